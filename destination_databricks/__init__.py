@@ -1,0 +1,1 @@
+"""Airbyte-protocol destination that lands records in Delta Lake tables (Databricks or a local folder)."""

@@ -1,0 +1,55 @@
+"""The configured catalog → one plan per stream: where it lands, how, and with which columns."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import orjson
+
+from .errors import ConfigError
+from .naming import StreamKey, TableName, table_name
+from .records.avro_schema import stream_avro_schema
+from .records.columns import Column, stream_columns
+
+SUPPORTED_MODES = ("overwrite", "append")
+
+
+@dataclass
+class StreamPlan:
+    key: StreamKey
+    table: TableName
+    mode: str  # "overwrite" or "append"
+    avro_schema_json: str
+    proposed_columns: list[Column]
+
+
+def plan_streams(catalog: Mapping[str, Any], default_schema: str) -> dict[StreamKey, StreamPlan]:
+    """Validate the configured catalog; raise ConfigError on anything that cannot be synced as asked."""
+    streams = catalog.get("streams") if isinstance(catalog, Mapping) else None
+    if not isinstance(streams, list):
+        raise ConfigError("The configured catalog must be an object with a 'streams' list.")
+    plans: dict[StreamKey, StreamPlan] = {}
+    tables: dict[TableName, StreamKey] = {}
+    for i, configured in enumerate(streams):
+        stream = configured.get("stream") if isinstance(configured, Mapping) else None
+        if not isinstance(stream, Mapping) or not isinstance(stream.get("name"), str) or not stream["name"]:
+            raise ConfigError(f"Configured stream #{i} has no stream name.")
+        key = StreamKey(stream.get("namespace") or None, stream["name"])
+        if key in plans:
+            raise ConfigError(f"Stream '{key}' appears more than once in the configured catalog.")
+        mode = configured.get("destination_sync_mode", "append")
+        if mode not in SUPPORTED_MODES:
+            raise ConfigError(
+                f"Stream '{key}': destination_sync_mode '{mode}' is not supported; use one of "
+                f"{', '.join(SUPPORTED_MODES)}."
+            )
+        table = table_name(key, default_schema)
+        if table in tables:
+            raise ConfigError(
+                f"Streams '{tables[table]}' and '{key}' would both land in table '{table}' after their "
+                "names are made safe; rename one of them (or set a namespace)."
+            )
+        tables[table] = key
+        avro = stream_avro_schema(key.name, stream.get("json_schema") or {})
+        plans[key] = StreamPlan(key, table, mode, orjson.dumps(avro).decode(), stream_columns(avro))
+    return plans

@@ -1,0 +1,154 @@
+"""The typed config, parsed and validated once; every problem names the field it is about."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LocalStorage:
+    path: str
+
+
+@dataclass(frozen=True)
+class ManagedTablesStorage:
+    pass
+
+
+@dataclass(frozen=True)
+class S3Storage:
+    bucket: str
+    path: str
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    file_name_pattern: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class AzureStorage:
+    account: str
+    container: str
+    sas_token: str
+    endpoint_domain: str
+
+
+Storage = Union[LocalStorage, ManagedTablesStorage, S3Storage, AzureStorage]
+
+
+@dataclass(frozen=True)
+class DatabricksConnection:
+    hostname: str
+    http_path: str
+    port: str
+    access_token: str
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: Storage
+    databricks: DatabricksConnection | None
+    catalog: str
+    schema: str
+    enable_schema_evolution: bool
+    purge_staging_data: bool
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.storage, LocalStorage)
+
+
+def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
+    value = raw.get(field)
+    name = f"{prefix}{field}"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ConfigError(f"Config field '{name}' is required but missing or empty.")
+        return default
+    if not isinstance(value, str):
+        raise ConfigError(f"Config field '{name}' must be a string, got {type(value).__name__}.")
+    return value.strip()
+
+
+def _boolean(raw: Mapping[str, Any], field: str, default: bool) -> bool:
+    value = raw.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ConfigError(f"Config field '{field}' must be true or false, got {type(value).__name__}.")
+    return value
+
+
+def _storage(raw: Mapping[str, Any]) -> Storage:
+    source = raw.get("data_source")
+    if not isinstance(source, Mapping):
+        raise ConfigError("Config field 'data_source' is required and must be an object with a 'data_source_type'.")
+    kind = source.get("data_source_type")
+    p = "data_source."
+    if kind == "LOCAL":
+        path = _string(source, "local_path", prefix=p)
+        return LocalStorage(path=os.path.abspath(os.path.expanduser(path)))
+    if kind == "MANAGED_TABLES_STORAGE":
+        return ManagedTablesStorage()
+    if kind == "S3_STORAGE":
+        return S3Storage(
+            bucket=_string(source, "s3_bucket_name", prefix=p),
+            path=_string(source, "s3_bucket_path", prefix=p, required=False).strip("/"),
+            region=_string(source, "s3_bucket_region", prefix=p, required=False, default="us-east-1"),
+            access_key_id=_string(source, "s3_access_key_id", prefix=p),
+            secret_access_key=_string(source, "s3_secret_access_key", prefix=p),
+            file_name_pattern=_string(source, "file_name_pattern", prefix=p, required=False),
+            endpoint=_string(source, "s3_endpoint", prefix=p, required=False),
+        )
+    if kind == "AZURE_BLOB_STORAGE":
+        return AzureStorage(
+            account=_string(source, "azure_blob_storage_account_name", prefix=p),
+            container=_string(source, "azure_blob_storage_container_name", prefix=p),
+            sas_token=_string(source, "azure_blob_storage_sas_token", prefix=p),
+            endpoint_domain=_string(
+                source, "azure_blob_storage_endpoint_domain_name", prefix=p, required=False,
+                default="blob.core.windows.net",
+            ),
+        )
+    raise ConfigError(
+        "Config field 'data_source.data_source_type' must be one of LOCAL, MANAGED_TABLES_STORAGE, "
+        f"S3_STORAGE, AZURE_BLOB_STORAGE; got {kind!r}."
+    )
+
+
+def _databricks(raw: Mapping[str, Any]) -> DatabricksConnection:
+    if raw.get("accept_terms") is not True:
+        raise ConfigError("Config field 'accept_terms' must be true to use a Databricks data source.")
+    port = raw.get("databricks_port", "443")
+    port = str(port).strip() if port is not None else "443"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"Config field 'databricks_port' must be a port number, got {port!r}.")
+    hostname = _string(raw, "databricks_server_hostname")
+    if "/" in hostname.removeprefix("https://").removeprefix("http://").rstrip("/"):
+        raise ConfigError("Config field 'databricks_server_hostname' must be a host name, without a path.")
+    return DatabricksConnection(
+        hostname=hostname,
+        http_path=_string(raw, "databricks_http_path"),
+        port=port,
+        access_token=_string(raw, "databricks_personal_access_token"),
+    )
+
+
+def parse_config(raw: Mapping[str, Any]) -> Config:
+    """Validate a raw config mapping; raise ConfigError naming the first bad field."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("The config must be a JSON object.")
+    storage = _storage(raw)
+    databricks = None if isinstance(storage, LocalStorage) else _databricks(raw)
+    return Config(
+        storage=storage,
+        databricks=databricks,
+        catalog=_string(raw, "database", required=False, default="hive_metastore"),
+        schema=_string(raw, "schema", required=False, default="default"),
+        enable_schema_evolution=_boolean(raw, "enable_schema_evolution", False),
+        purge_staging_data=_boolean(raw, "purge_staging_data", True),
+    )

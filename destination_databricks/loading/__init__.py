@@ -1,0 +1,1 @@
+"""Loading: staged files → the destination Delta tables, in one commit per load."""

@@ -1,0 +1,23 @@
+"""What every loader offers the sync."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import pyarrow as pa
+
+from ..naming import TableName
+from ..staging.base import StagedTable
+
+
+class Loader(Protocol):
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        """The destination table's current schema, or None if it does not exist."""
+
+    def load(self, staged: StagedTable, mode: str, comment: str) -> None:
+        """Commit the staged rows into the table: "append" adds them, "overwrite" replaces its rows."""
+
+    def tables(self) -> dict[TableName, pa.Schema]:
+        """The tables this destination has written in the configured catalog and schema(s)."""
+
+    def close(self) -> None:
+        """Release connections."""

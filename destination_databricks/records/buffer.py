@@ -1,0 +1,77 @@
+"""Records waiting to become a Parquet file, per stream, under one memory budget for all streams.
+
+A stream's buffer is three lists; an idle stream's is empty. The pool keeps the total of all buffers
+below a budget by telling the caller which stream to flush (the largest), so memory does not grow with
+the number of streams nor with the number of records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .batch import dumps
+
+
+@dataclass
+class StreamBuffer:
+    records: list[dict] = field(default_factory=list)
+    emitted_at: list[int] = field(default_factory=list)
+    verbatim: dict[int, str] = field(default_factory=dict)  # index → JSON text to keep as it came
+    size: int = 0  # bytes of input these records arrived in
+
+    def add(self, data: dict, emitted_at: int, size: int, verbatim: str | None = None) -> None:
+        if verbatim is not None:
+            self.verbatim[len(self.records)] = verbatim
+        self.records.append(data)
+        self.emitted_at.append(emitted_at)
+        self.size += size
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def data_json(self) -> list[str]:
+        """`_airbyte_data` for each record, serialised once per batch."""
+        out = []
+        for record in self.records:
+            try:
+                out.append(orjson.dumps(record).decode())
+            except TypeError:
+                out.append(dumps(record))
+        for i, text in self.verbatim.items():
+            out[i] = text
+        return out
+
+
+class BufferPool:
+    """Tracks the bytes buffered by every stream against one budget."""
+
+    def __init__(self, budget_bytes: int, stream_batch_bytes: int, stream_batch_rows: int):
+        self.budget_bytes = budget_bytes
+        self.stream_batch_bytes = stream_batch_bytes
+        self.stream_batch_rows = stream_batch_rows
+        self.total = 0
+        self.buffers: dict[Any, StreamBuffer] = {}
+
+    def add(self, key: Any, data: dict, emitted_at: int, size: int, verbatim: str | None = None) -> StreamBuffer:
+        buffer = self.buffers.get(key)
+        if buffer is None:
+            buffer = self.buffers[key] = StreamBuffer()
+        buffer.add(data, emitted_at, size, verbatim)
+        self.total += size
+        return buffer
+
+    def full(self, buffer: StreamBuffer) -> bool:
+        return buffer.size >= self.stream_batch_bytes or len(buffer.records) >= self.stream_batch_rows
+
+    def over_budget(self) -> bool:
+        return self.total > self.budget_bytes
+
+    def largest(self) -> Any:
+        return max(self.buffers, key=lambda k: self.buffers[k].size)
+
+    def take(self, key: Any) -> StreamBuffer:
+        buffer = self.buffers.pop(key)
+        self.total -= buffer.size
+        return buffer

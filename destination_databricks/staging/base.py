@@ -1,0 +1,39 @@
+"""What every stager offers the sync: write a batch as a named file, seal a table's files, purge."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from ..naming import TableName
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    table: TableName
+    name: str  # file name inside the stream's staging folder
+    location: str  # full path or URI of the file
+    size: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """A sealed staging Delta table: exactly ``files``, ready to be loaded."""
+
+    table: TableName
+    location: str
+    files: list[StagedFile]
+    schema: pa.Schema
+
+
+class Stager(Protocol):
+    def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
+        """Stage one batch as one new file of ``table``'s staging folder."""
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
+        """Make ``files`` the whole content of the table's staging Delta table."""
+
+    def purge(self) -> None:
+        """Remove everything this sync staged."""

@@ -1,0 +1,49 @@
+"""Staging in a local folder: Parquet files plus a `_delta_log` written by deltalake.
+
+Layout: `<local_path>/.airbyte-staging/<sync id>/<schema>/<table>/`. The folder name has a `.` and a
+`-`, which no sanitized schema name has, so staging can never collide with a table.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pyarrow as pa
+
+from .. import delta_files
+from ..naming import TableName
+from .base import StagedFile, StagedTable
+from .filename import FileNamer
+from .parquet import write_parquet
+
+STAGING_FOLDER = ".airbyte-staging"
+
+
+class LocalStager:
+    def __init__(self, root: str, sync_id: str, namer: FileNamer):
+        self.sync_root = os.path.join(root, STAGING_FOLDER, sync_id)
+        self.namer = namer
+        self._parts: dict[TableName, int] = {}
+
+    def folder(self, table: TableName) -> str:
+        return os.path.join(self.sync_root, table.schema, table.table)
+
+    def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
+        part = self._parts.get(table, 0)
+        self._parts[table] = part + 1
+        folder = self.folder(table)
+        os.makedirs(folder, exist_ok=True)
+        name = self.namer.name(part)
+        location = os.path.join(folder, name)
+        write_parquet(location, batch, avro_schema_json)
+        return StagedFile(table, name, location, os.path.getsize(location), batch.num_rows)
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
+        location = self.folder(table)
+        os.makedirs(location, exist_ok=True)
+        data = [delta_files.DataFile(f.name, f.size, f.rows) for f in files]
+        delta_files.commit(location, data, schema, "overwrite")
+        return StagedTable(table, location, files, schema)
+
+    def purge(self) -> None:
+        shutil.rmtree(self.sync_root, ignore_errors=True)

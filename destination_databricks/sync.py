@@ -1,0 +1,192 @@
+"""One `write`: messages in, records buffered → staged → loaded, STATEs out once their records commit."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .catalog import StreamPlan
+from .checkpoint import Checkpoints
+from .errors import InputError
+from .loading.base import Loader
+from .messages import parse_line
+from .naming import StreamKey
+from .records.batch import BatchBuilder
+from .records.buffer import BufferPool
+from .records.columns import table_columns
+from .staging.base import StagedFile, Stager
+
+logger = logging.getLogger("airbyte")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Batch and commit sizes; the environment may override them (tests use small ones)."""
+
+    buffer_bytes: int = 64 << 20  # input bytes buffered across all streams
+    batch_bytes: int = 32 << 20  # input bytes that make one stream's file
+    batch_rows: int = 200_000
+    commit_bytes: int = 256 << 20  # append: commit once this much input is uncommitted…
+    commit_seconds: float = 30.0  # …or this long has passed, whichever comes first
+
+    @classmethod
+    def from_env(cls) -> "Tuning":
+        p = "DESTINATION_DATABRICKS_"
+        d = cls()
+        return cls(
+            buffer_bytes=_env_int(p + "BUFFER_BYTES", d.buffer_bytes),
+            batch_bytes=_env_int(p + "BATCH_BYTES", d.batch_bytes),
+            batch_rows=_env_int(p + "BATCH_ROWS", d.batch_rows),
+            commit_bytes=_env_int(p + "COMMIT_BYTES", d.commit_bytes),
+            commit_seconds=float(os.environ.get(p + "COMMIT_SECONDS") or d.commit_seconds),
+        )
+
+
+@dataclass
+class _Stream:
+    plan: StreamPlan
+    builder: BatchBuilder | None = None  # made at the first flush, from the table's schema then
+    received: int = 0
+    staged: int = 0  # records in staged files
+    files: list[StagedFile] = field(default_factory=list)
+
+
+class Sync:
+    def __init__(
+        self,
+        plans: dict[StreamKey, StreamPlan],
+        stager: Stager,
+        loader: Loader,
+        emit: Callable[[dict], None],
+        *,
+        evolve: bool,
+        tuning: Tuning,
+    ):
+        self.streams = {key: _Stream(plan) for key, plan in plans.items()}
+        self.stager = stager
+        self.loader = loader
+        self.emit = emit
+        self.evolve = evolve
+        self.tuning = tuning
+        self.pool = BufferPool(tuning.buffer_bytes, tuning.batch_bytes, tuning.batch_rows)
+        self.checkpoints = Checkpoints()
+        self.received: dict[StreamKey, int] = {}
+        self.dirty: set[StreamKey] = set()  # append streams with records not yet committed
+        self.uncommitted_bytes = 0
+        self.last_commit = time.monotonic()
+        self.records = 0
+
+    # --- the message loop -------------------------------------------------------------------
+    def run(self, lines: Iterable[bytes]) -> None:
+        streams, pool, received = self.streams, self.pool, self.received
+        number = 0
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            message, exact = parse_line(line, number)
+            kind = message.get("type")
+            if kind == "RECORD":
+                record = message.get("record")
+                if not isinstance(record, dict):
+                    raise InputError(f"Input line {number}: a RECORD message without a 'record' object.")
+                key = StreamKey(record.get("namespace") or None, record.get("stream"))
+                stream = streams.get(key)
+                if stream is None:
+                    raise InputError(
+                        f"Input line {number}: a record for stream '{key}', which is not in the configured catalog."
+                    )
+                data = record.get("data")
+                if not isinstance(data, dict):
+                    raise InputError(f"Input line {number}: the record's 'data' of stream '{key}' is not an object.")
+                emitted_at = record.get("emitted_at")
+                if emitted_at.__class__ is not int:
+                    emitted_at = _emitted_at(emitted_at)
+                size = len(line)
+                stream.received += 1
+                received[key] = stream.received
+                buffer = pool.add(key, data, emitted_at, size, _verbatim(data) if exact else None)
+                self.uncommitted_bytes += size
+                if stream.plan.mode == "append":
+                    self.dirty.add(key)
+                if pool.full(buffer):
+                    self._flush(stream)
+                while pool.over_budget():
+                    self._flush(streams[pool.largest()])
+            elif kind == "STATE":
+                self.checkpoints.received(message, received)
+                if self._commit_due():
+                    self._commit_appends()
+            # Other message types (LOG, TRACE, …) are the source's business, not the destination's.
+        self.records = sum(received.values())
+        self._finish()
+
+    # --- stages -----------------------------------------------------------------------------
+    def _builder(self, stream: _Stream) -> BatchBuilder:
+        if stream.builder is None:
+            existing = self.loader.table_schema(stream.plan.table)
+            stream.builder = BatchBuilder(table_columns(stream.plan.proposed_columns, existing, self.evolve))
+        return stream.builder
+
+    def _flush(self, stream: _Stream) -> None:
+        """Stage the stream's buffered records as one file."""
+        if stream.plan.key not in self.pool.buffers:
+            return
+        buffer = self.pool.take(stream.plan.key)
+        batch = self._builder(stream).build(buffer.records, buffer.emitted_at, buffer.data_json())
+        stream.files.append(self.stager.write(stream.plan.table, batch, stream.plan.avro_schema_json))
+        stream.staged = stream.received
+
+    def _load(self, stream: _Stream) -> None:
+        """Commit everything the stream has received into its table."""
+        self._flush(stream)
+        staged = self.stager.seal(stream.plan.table, stream.files, self._builder(stream).schema)
+        self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}")
+        stream.files = []
+        self.checkpoints.commit(stream.plan.key, stream.staged)
+
+    def _commit_due(self) -> bool:
+        return bool(self.dirty) and (
+            self.uncommitted_bytes >= self.tuning.commit_bytes
+            or time.monotonic() - self.last_commit >= self.tuning.commit_seconds
+        )
+
+    def _commit_appends(self) -> None:
+        for key in sorted(self.dirty, key=str):
+            self._load(self.streams[key])
+        self.dirty.clear()
+        self.uncommitted_bytes = 0
+        self.last_commit = time.monotonic()
+        self._release()
+
+    def _release(self) -> None:
+        for message in self.checkpoints.release():
+            self.emit(message)
+
+    def _finish(self) -> None:
+        """End of input: commit every stream (overwrites replace their tables now), release all STATEs."""
+        for key in sorted(self.streams, key=str):
+            stream = self.streams[key]
+            if stream.plan.mode == "overwrite" or key in self.dirty or self.loader.table_schema(stream.plan.table) is None:
+                self._load(stream)
+        self.dirty.clear()
+        self._release()
+        if self.checkpoints.pending:
+            logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
+
+
+def _emitted_at(value: object) -> int:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        return int(value)
+    return int(time.time() * 1000)
+
+
+def _verbatim(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
