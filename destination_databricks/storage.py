@@ -90,14 +90,16 @@ def check_storage(config: Config) -> None:
     storage = config.storage
     if not isinstance(storage, LocalStorage):
         raise _unavailable(config)
-    from deltalake import DeltaTable, write_deltalake
+    from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
     check_id = uuid.uuid4().hex
     try:
         os.makedirs(storage.path, exist_ok=True)
         location = os.path.join(storage.path, STAGING_FOLDER, f"_airbyte_connection_test_{check_id}")
         write_deltalake(location, pa.table({"_airbyte_ab_id": [check_id]}))
-        if DeltaTable(location).to_pyarrow_table().column(0).to_pylist() != [check_id]:
+        # QueryBuilder, not to_pyarrow_table(): the latter can abort the interpreter at exit (delta-rs #2184).
+        read = QueryBuilder().register("t", DeltaTable(location)).execute("SELECT _airbyte_ab_id FROM t").read_all()
+        if pa.table(read).column(0).to_pylist() != [check_id]:
             raise ConfigError(f"Config field 'data_source.local_path': a test table written to {storage.path!r} did not read back.")
         shutil.rmtree(location)
     except OSError as exc:

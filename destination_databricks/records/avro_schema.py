@@ -128,7 +128,7 @@ def _convert(js: Any, hint: str, names: _RecordNames) -> Any:
         elif kind == "array":
             items = js.get("items")
             if isinstance(items, list):  # tuple validation: items of different shapes
-                branches.append({"type": "array", "items": JSON_TEXT})
+                branches.append({"type": "array", "items": _nullable(JSON_TEXT)})
             else:
                 branches.append({"type": "array", "items": _nullable(_convert(items, hint + "_item", names))})
         else:

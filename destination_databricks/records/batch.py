@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
 
 import orjson
@@ -18,6 +18,7 @@ from .columns import Column, arrow_schema
 
 _MIN_LONG, _MAX_LONG = -(2**63), 2**63 - 1
 _DECIMAL_LIMIT = 10**38
+_WIDE = Context(prec=80)  # room for 38 digits and exponents; the default has 28
 
 
 def dumps(value: Any) -> str:
@@ -75,8 +76,8 @@ def _decimal_fit(v: Any) -> Decimal | None:
             d = Decimal(v)
         except InvalidOperation:
             return None
-        if d == d.to_integral_value() and abs(d) < _DECIMAL_LIMIT:
-            return d.quantize(Decimal(1))
+        if d.is_finite() and d == d.to_integral_value(context=_WIDE) and abs(d) < _DECIMAL_LIMIT:
+            return d.quantize(Decimal(1), context=_WIDE)
     return None
 
 

@@ -1,0 +1,31 @@
+# One command each: install, run a sample sync on the embedded LOCAL default, run every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: install
+	rm -rf demo-output
+	$(VENV)/bin/destination-databricks write \
+	  --config integration_tests/sample/config_local.json \
+	  --catalog integration_tests/sample/configured_catalog.json \
+	  < integration_tests/sample/messages.jsonl
+	$(PY) scripts/show_tables.py demo-output
+
+test: install
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest unit_tests
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,133 @@
+"""Avro schema → table columns, and records → Arrow batches: misfits are null, _airbyte_data is whole."""
+import datetime as dt
+import json
+import math
+from decimal import Decimal
+
+import pyarrow as pa
+
+from destination_databricks.records.avro_schema import stream_avro_schema
+from destination_databricks.records.batch import BatchBuilder, dumps
+from destination_databricks.records.buffer import BufferPool
+from destination_databricks.records.columns import Column, arrow_schema, stream_columns, table_columns
+
+
+def columns_for(**properties):
+    return stream_columns(stream_avro_schema("s", {"type": "object", "properties": properties}))
+
+
+def build(columns, records):
+    batch = BatchBuilder(columns).build(records, [1_700_000_000_000] * len(records),
+                                        [dumps(r) for r in records])
+    return batch.to_pylist()
+
+
+def test_column_types_from_avro():
+    columns = columns_for(s={"type": "string"}, i={"type": "integer"}, n={"type": "number"}, b={"type": "boolean"},
+                          d={"type": "string", "format": "date"}, t={"type": "string", "format": "date-time"},
+                          big={"type": "string", "airbyte_type": "big_integer"},
+                          o={"type": "object", "properties": {"x": {"type": "integer"}}},
+                          a={"type": "array", "items": {"type": "string"}}, u={"type": ["string", "integer"]})
+    assert [(c.name, c.kind, str(c.type)) for c in columns] == [
+        ("s", "string", "string"), ("i", "long", "int64"), ("n", "double", "double"), ("b", "boolean", "bool"),
+        ("d", "date", "date32[day]"), ("t", "timestamp", "timestamp[us, tz=UTC]"),
+        ("big", "decimal", "decimal128(38, 0)"), ("o", "json", "string"), ("a", "json", "string"), ("u", "json", "string"),
+    ]
+
+
+def test_sanitized_column_reads_from_original_property():
+    (column,) = columns_for(**{"my col": {"type": "string"}})
+    assert column.name == "my_col" and column.key == "my col"
+    assert build([column], [{"my col": "v"}])[0]["my_col"] == "v"
+
+
+def test_values_that_do_not_fit_are_null_and_data_is_whole():
+    columns = columns_for(i={"type": "integer"}, n={"type": "number"}, b={"type": "boolean"}, s={"type": "string"})
+    records = [
+        {"i": 1, "n": 1.5, "b": True, "s": "x"},
+        {"i": "one", "n": "1.5", "b": 1, "s": 5},
+        {"i": 1.5, "n": True, "b": "true", "s": None},
+        {"i": 2**63, "n": 10**400, "b": None, "s": {"o": 1}},
+        {"i": True, "n": 3},
+    ]
+    rows = build(columns, records)
+    assert [(r["i"], r["n"], r["b"], r["s"]) for r in rows] == [
+        (1, 1.5, True, "x"), (None, None, None, None), (None, None, None, None),
+        (None, None, None, None), (None, 3.0, None, None),
+    ]
+    assert [json.loads(r["_airbyte_data"]) for r in rows[:3]] == records[:3]
+
+
+def test_json_columns_hold_json_text():
+    columns = columns_for(o={"type": "object", "properties": {"x": {"type": "integer"}}}, a={"type": "array"})
+    rows = build(columns, [{"o": {"x": 1, "extra": "kept"}, "a": [1, "two", None]}, {"o": None}])
+    assert json.loads(rows[0]["o"]) == {"x": 1, "extra": "kept"} and json.loads(rows[0]["a"]) == [1, "two", None]
+    assert rows[1]["o"] is None and rows[1]["a"] is None
+
+
+def test_dates_and_timestamps_parse_with_and_without_zone():
+    columns = columns_for(d={"type": "string", "format": "date"}, t={"type": "string", "format": "date-time"})
+    rows = build(columns, [
+        {"d": "2024-02-29", "t": "2024-01-01T10:00:00Z"},
+        {"d": "2024-02-30", "t": "2024-01-01 10:00:00.123456"},
+        {"d": 20240101, "t": "2024-01-01T10:00:00+02:00"},
+        {"d": "yesterday", "t": "not a time"},
+    ])
+    utc = dt.timezone.utc
+    assert [r["d"] for r in rows] == [dt.date(2024, 2, 29), None, None, None]
+    assert [r["t"] and r["t"].astimezone(utc).replace(tzinfo=None) for r in rows] == [
+        dt.datetime(2024, 1, 1, 10), dt.datetime(2024, 1, 1, 10, 0, 0, 123456), dt.datetime(2024, 1, 1, 8), None]
+
+
+def test_big_integers_fit_decimal_38_or_are_null():
+    columns = columns_for(b={"type": "string", "airbyte_type": "big_integer"})
+    rows = build(columns, [{"b": "123456789012345678901234567890"}, {"b": 5}, {"b": "1e3"}, {"b": "12.5"}, {"b": 10**40}])
+    assert [r["b"] for r in rows] == [Decimal("123456789012345678901234567890"), Decimal(5), Decimal(1000), None, None]
+
+
+def test_emitted_at_is_utc_microseconds_and_ids_are_uuids():
+    (row,) = build([], [{}])
+    assert row["_airbyte_emitted_at"] == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.timezone.utc)
+    assert len(row["_airbyte_ab_id"]) == 36 and row["_airbyte_ab_id"].count("-") == 4
+
+
+def test_nan_and_infinity_land_in_double_columns():
+    columns = columns_for(n={"type": "number"})
+    rows = build(columns, [{"n": math.nan}, {"n": math.inf}, {"n": -math.inf}])
+    assert math.isnan(rows[0]["n"]) and rows[1]["n"] == math.inf and rows[2]["n"] == -math.inf
+
+
+def test_existing_table_keeps_its_columns_and_types():
+    proposed = columns_for(a={"type": "integer"}, b={"type": "string"}, c={"type": "number"})
+    existing = arrow_schema([Column("A", None, "string", pa.string()), Column("gone", None, "long", pa.int64())])
+    kept = table_columns(proposed, existing, evolve=False)
+    assert [(c.name, c.key, c.kind, str(c.type)) for c in kept] == [("A", "a", "text", "string"), ("gone", None, "long", "int64")]
+    evolved = table_columns(proposed, existing, evolve=True)
+    assert [c.name for c in evolved] == ["A", "gone", "b", "c"]
+    rows = build(kept, [{"a": 7, "b": "x"}, {"a": "seven"}])
+    assert [(r["A"], r["gone"]) for r in rows] == [("7", None), ("seven", None)]
+    assert "b" not in rows[0]
+
+
+def test_new_table_takes_the_proposed_columns():
+    proposed = columns_for(a={"type": "integer"})
+    assert table_columns(proposed, None, evolve=False) == proposed
+
+
+def test_buffer_pool_tracks_bytes_and_picks_the_largest():
+    pool = BufferPool(budget_bytes=100, stream_batch_bytes=60, stream_batch_rows=3)
+    a = pool.add("a", {"x": 1}, 1, 30)
+    pool.add("b", {"x": 1}, 1, 50)
+    assert not pool.full(a) and not pool.over_budget() and pool.largest() == "b"
+    pool.add("a", {"x": 2}, 2, 30)
+    assert pool.total == 110 and pool.over_budget() and pool.largest() == "a" and pool.full(a)
+    taken = pool.take("a")
+    assert len(taken) == 2 and pool.total == 50 and "a" not in pool.buffers
+
+
+def test_buffer_keeps_verbatim_json_for_exactly_parsed_records():
+    pool = BufferPool(10**6, 10**6, 10**6)
+    buffer = pool.add("s", {"big": 2**70}, 1, 10, verbatim='{"big":1180591620717411303424}')
+    buffer.add({"n": math.nan}, 1, 10, verbatim='{"n":NaN}')
+    buffer.add({"plain": 1}, 1, 10)
+    assert buffer.data_json() == ['{"big":1180591620717411303424}', '{"n":NaN}', '{"plain":1}']
