@@ -1,15 +1,18 @@
-"""Reading protocol messages from stdin and writing them to stdout (one JSON object per line)."""
+"""Protocol messages: reading input lines, and writing messages (LOG, TRACE, STATE…) to stdout."""
 from __future__ import annotations
 
 import json
 import re
 import sys
 import threading
+import time
+import traceback
 from typing import Any
 
 import orjson
 
-from .errors import InputError
+from .errors import ConnectorError, InputError
+from .secrets import mask
 
 # orjson reads integers beyond 64 bits as floats, losing digits; such lines go to the json module.
 _LONG_DIGITS = re.compile(rb"\d{19}")
@@ -29,19 +32,22 @@ def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
             message = json.loads(line)
             exact = True
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise InputError(f"Input line {number} is not valid JSON ({_describe(first)}).") from None
+            raise InputError(f"Input line {number} is not valid JSON ({_shorten(str(first))}).") from None
     if not isinstance(message, dict):
         raise InputError(f"Input line {number} is not a JSON object, so not an Airbyte message.")
     return message, exact
 
 
-def _describe(error: Exception) -> str:
-    text = str(error)
-    return text if len(text) < 200 else text[:200] + "…"
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class Output:
-    """stdout, line by line, safe to share between threads; carries protocol messages only."""
+    """stdout, line by line, shared by threads; protocol messages only, secrets masked in LOG and TRACE."""
 
     def __init__(self, stream: Any = None):
         self.stream = stream or sys.stdout
@@ -54,3 +60,17 @@ class Output:
 
     def message(self, message: dict[str, Any]) -> None:
         self.line(orjson.dumps(message).decode())
+
+    def log(self, level: str, text: str) -> None:
+        self.message({"type": "LOG", "log": {"level": level, "message": mask(text)}})
+
+    def error(self, exc: BaseException) -> None:
+        """One TRACE ERROR message for a failure that ends the run."""
+        if isinstance(exc, ConnectorError):
+            failure_type, text = exc.failure_type, exc.message
+        else:
+            failure_type, text = "system_error", f"The connector failed: {type(exc).__name__}: {exc}"
+        stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.message({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": _now_ms(), "error": {
+            "message": mask(text), "internal_message": mask(f"{type(exc).__name__}: {exc}"),
+            "failure_type": failure_type, "stack_trace": mask(stack)}}})

@@ -102,6 +102,8 @@ def check_storage(config: Config) -> None:
         if pa.table(read).column(0).to_pylist() != [check_id]:
             raise ConfigError(f"Config field 'data_source.local_path': a test table written to {storage.path!r} did not read back.")
         shutil.rmtree(location)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(location))  # only when no sync is staging here
     except OSError as exc:
         raise ConfigError(f"Config field 'data_source.local_path': {storage.path!r} is not writable: {exc.strerror}.") from None
 

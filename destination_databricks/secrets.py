@@ -1,0 +1,47 @@
+"""Secret config values (fields marked `airbyte_secret` in spec.json), masked out of everything we print."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterator, Mapping
+
+MASK = "****"
+_registered: set[str] = set()
+
+
+def _secret_fields(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and prop.get("airbyte_secret"):
+                yield name
+            yield from _secret_fields(prop)
+        for key in ("oneOf", "anyOf", "allOf"):
+            for option in schema.get(key) or []:
+                yield from _secret_fields(option)
+
+
+def spec() -> dict:
+    with open(os.path.join(os.path.dirname(__file__), "spec.json"), "rb") as f:
+        return json.load(f)
+
+
+def _values(config: Any, fields: set[str]) -> Iterator[str]:
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            if key in fields and isinstance(value, str) and value:
+                yield value
+            else:
+                yield from _values(value, fields)
+
+
+def register(config: Mapping[str, Any]) -> None:
+    """Remember the config's secret values so ``mask`` hides them from now on."""
+    fields = set(_secret_fields(spec()["connectionSpecification"]))
+    _registered.update(v for v in _values(config, fields) if len(v) >= 3)
+
+
+def mask(text: str) -> str:
+    for secret in sorted(_registered, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text

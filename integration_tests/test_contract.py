@@ -1,0 +1,200 @@
+"""The behavioural contract every destination keeps, run through the console script."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from .harness import catalog, global_state, lines, record, run, stream, stream_state, write_json
+
+USERS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
+
+
+def sync(destination, tmp_path, cat, messages, env=None, **config):
+    config_path = write_json(tmp_path / "config.json", destination.config(**config))
+    catalog_path = write_json(tmp_path / "catalog.json", cat)
+    return run(["write", "--config", config_path, "--catalog", catalog_path], lines(*messages), env=env)
+
+
+def ids(rows):
+    return sorted(r["id"] for r in rows)
+
+
+def test_append_then_second_sync_appends(destination, tmp_path):
+    cat = catalog(stream("users", USERS))
+    first = sync(destination, tmp_path, cat, [record("users", {"id": i, "name": f"u{i}"}) for i in range(3)]
+                 + [stream_state("users", 3)])
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.states[-1]["stream"]["stream_state"] == {"cursor": 3}
+    assert first.states[-1]["destinationStats"]["recordCount"] == 3
+    second = sync(destination, tmp_path, cat, [record("users", {"id": i}) for i in range(3, 5)] + [stream_state("users", 5)])
+    assert second.returncode == 0, second.stdout
+    rows = destination.rows("default", "users")
+    assert ids(rows) == [0, 1, 2, 3, 4]
+    assert {r["name"] for r in rows} == {"u0", "u1", "u2", None}
+    assert all(len(r["_airbyte_ab_id"]) == 36 for r in rows) and len({r["_airbyte_ab_id"] for r in rows}) == 5
+
+
+def test_overwrite_replaces_the_table(destination, tmp_path):
+    cat = catalog(stream("users", USERS, mode="overwrite"))
+    sync(destination, tmp_path, cat, [record("users", {"id": i}) for i in range(5)])
+    result = sync(destination, tmp_path, cat, [record("users", {"id": 100}), record("users", {"id": 101}),
+                                               stream_state("users", "done")])
+    assert result.returncode == 0, result.stdout
+    assert ids(destination.rows("default", "users")) == [100, 101]
+    assert [s["stream"]["stream_state"] for s in result.states] == [{"cursor": "done"}]
+
+
+def test_empty_stream_makes_an_empty_table_and_empties_an_overwritten_one(destination, tmp_path):
+    sync(destination, tmp_path, catalog(stream("filled", USERS, mode="overwrite")), [record("filled", {"id": 1})])
+    result = sync(destination, tmp_path, catalog(stream("filled", USERS, mode="overwrite"), stream("never", USERS)),
+                  [stream_state("never", 0)])
+    assert result.returncode == 0, result.stdout
+    assert destination.rows("default", "filled") == [] and destination.rows("default", "never") == []
+    assert len(result.states) == 1
+
+
+def test_namespaces_and_same_name_in_two_namespaces(destination, tmp_path):
+    cat = catalog(stream("users", USERS, namespace="crm"), stream("users", USERS, namespace="Billing DB"), stream("users", USERS))
+    result = sync(destination, tmp_path, cat, [
+        record("users", {"id": 1}, namespace="crm"), record("users", {"id": 2}, namespace="Billing DB"),
+        record("users", {"id": 3}), stream_state("users", 1, namespace="crm"), global_state("g"),
+    ])
+    assert result.returncode == 0, result.stdout
+    assert ids(destination.rows("crm", "users")) == [1]
+    assert ids(destination.rows("billing_db", "users")) == [2]
+    assert ids(destination.rows("default", "users")) == [3]
+    assert [s.get("type") for s in result.states] == ["STREAM", "GLOBAL"]
+    assert result.states[-1]["destinationStats"]["recordCount"] == 3
+
+
+@pytest.mark.parametrize("name, table", [
+    ("it's `quoted`; DROP TABLE x --", "it_s__quoted___drop_table_x___"),
+    ("../../escape", "______escape"),
+    ("Zoë Café", "zoe_cafe"),
+    ('back`tick"dq', "back_tick_dq"),
+])
+def test_special_stream_names_land_in_safe_tables(destination, tmp_path, name, table):
+    result = sync(destination, tmp_path, catalog(stream(name, USERS)), [record(name, {"id": 7}), stream_state(name, 1)])
+    assert result.returncode == 0, result.stdout
+    assert ids(destination.rows("default", table)) == [7]
+
+
+def test_streams_that_collide_after_sanitizing_are_refused(destination, tmp_path):
+    result = sync(destination, tmp_path, catalog(stream("a b", USERS), stream("a-b", USERS)), [])
+    assert result.returncode != 0
+    assert result.errors[0]["failure_type"] == "config_error" and "a_b" in result.errors[0]["message"]
+
+
+def test_values_with_line_breaks_quotes_and_unicode_are_intact(destination, tmp_path):
+    values = ["line\nbreak", "tab\tand \"quotes\", commas", "名前 ✓ 🚀", "back\\slash", "", "\r\n"]
+    cat = catalog(stream("s", {"id": {"type": "integer"}, "v": {"type": "string"}}))
+    result = sync(destination, tmp_path, cat, [record("s", {"id": i, "v": v}) for i, v in enumerate(values)])
+    assert result.returncode == 0, result.stdout
+    rows = sorted(destination.rows("default", "s"), key=lambda r: r["id"])
+    assert [r["v"] for r in rows] == values
+    assert [json.loads(r["_airbyte_data"])["v"] for r in rows] == values
+
+
+def test_a_10_mb_record(destination, tmp_path):
+    big = "x" * (10 * 1024 * 1024)
+    cat = catalog(stream("s", {"id": {"type": "integer"}, "blob": {"type": "string"}}))
+    result = sync(destination, tmp_path, cat, [record("s", {"id": 1, "blob": big}), record("s", {"id": 2, "blob": "small"})])
+    assert result.returncode == 0, result.stdout
+    rows = sorted(destination.rows("default", "s"), key=lambda r: r["id"])
+    assert rows[0]["blob"] == big and len(rows[0]["_airbyte_data"]) > 10 * 1024 * 1024 and rows[1]["blob"] == "small"
+
+
+def test_nan_infinity_and_huge_integers(destination, tmp_path):
+    cat = catalog(stream("s", {"id": {"type": "integer"}, "n": {"type": "number"}, "big": {"type": "integer"}}))
+    result = sync(destination, tmp_path, cat, [
+        record("s", {"id": 1, "n": math.nan, "big": 123456789012345678901234567890}),
+        record("s", {"id": 2, "n": math.inf, "big": 9223372036854775807}),
+        record("s", {"id": 3, "n": -math.inf, "big": -9223372036854775809}),
+    ])
+    assert result.returncode == 0, result.stdout
+    rows = sorted(destination.rows("default", "s"), key=lambda r: r["id"])
+    assert math.isnan(rows[0]["n"]) and rows[1]["n"] == math.inf and rows[2]["n"] == -math.inf
+    assert [r["big"] for r in rows] == [None, 9223372036854775807, None]
+    assert json.loads(rows[0]["_airbyte_data"])["big"] == 123456789012345678901234567890
+    assert json.loads(rows[2]["_airbyte_data"])["big"] == -9223372036854775809
+    assert "NaN" in rows[0]["_airbyte_data"] and "Infinity" in rows[1]["_airbyte_data"]
+
+
+def test_record_violating_its_schema_is_kept_whole(destination, tmp_path):
+    cat = catalog(stream("s", {"id": {"type": "integer"}, "when": {"type": "string", "format": "date-time"}}))
+    bad = {"id": "not-an-int", "when": 12, "surprise": [1, {"x": None}]}
+    result = sync(destination, tmp_path, cat, [record("s", bad), record("s", {"id": 2, "when": "2024-01-01T00:00:00Z"})])
+    assert result.returncode == 0, result.stdout
+    rows = sorted(destination.rows("default", "s"), key=lambda r: str(r["id"]))
+    kept = [r for r in rows if r["id"] is None][0]
+    assert kept["when"] is None and json.loads(kept["_airbyte_data"]) == bad
+
+
+def test_schema_evolution_adds_columns_only_when_enabled(destination, tmp_path):
+    v1 = catalog(stream("s", {"id": {"type": "integer"}}))
+    v2 = catalog(stream("s", {"id": {"type": "string"}, "added": {"type": "string"}}))
+    sync(destination, tmp_path, v1, [record("s", {"id": 1})])
+    sync(destination, tmp_path, v2, [record("s", {"id": "2", "added": "no"})], enable_schema_evolution=False)
+    rows = {json.loads(r["_airbyte_data"])["id"]: r for r in destination.rows("default", "s")}
+    assert "added" not in rows[1]
+    assert rows["2"]["id"] is None  # the existing column keeps its type; the value lives in _airbyte_data
+    sync(destination, tmp_path, v2, [record("s", {"id": 3, "added": "yes"})], enable_schema_evolution=True)
+    rows = {json.loads(r["_airbyte_data"])["id"]: r for r in destination.rows("default", "s")}
+    assert [(rows[k]["id"], rows[k]["added"]) for k in (1, "2", 3)] == [(1, None), (None, None), (3, "yes")]
+
+
+def test_malformed_input_fails_clearly_and_commits_nothing_unacknowledged(destination, tmp_path):
+    cat = catalog(stream("s", USERS))
+    messages = lines(record("s", {"id": 1}), stream_state("s", 1), record("s", {"id": 2})) + b"{this is not json\n"
+    config_path = write_json(tmp_path / "config.json", destination.config())
+    catalog_path = write_json(tmp_path / "catalog.json", cat)
+    result = run(["write", "--config", config_path, "--catalog", catalog_path], messages)
+    assert result.returncode != 0
+    (error,) = result.errors
+    assert error["failure_type"] == "system_error" and "line 4" in error["message"]
+    assert ids(destination.rows("default", "s")) if destination.table_exists("default", "s") else True
+    committed = ids(destination.rows("default", "s")) if destination.table_exists("default", "s") else []
+    emitted = [s["stream"]["stream_state"]["cursor"] for s in result.states]
+    assert 2 not in committed  # the record after the last STATE is not committed
+    assert all(c <= (emitted[-1] if emitted else 0) for c in committed)
+    assert destination.staging_leftovers() == []
+
+
+def test_record_for_an_unknown_stream_is_an_error(destination, tmp_path):
+    result = sync(destination, tmp_path, catalog(stream("s", USERS)), [record("other", {"id": 1})])
+    assert result.returncode != 0 and "'other'" in result.errors[0]["message"]
+
+
+@pytest.mark.parametrize("purge", [True, False])
+def test_staging_is_purged_unless_turned_off(destination, tmp_path, purge):
+    result = sync(destination, tmp_path, catalog(stream("s", USERS)), [record("s", {"id": 1})], purge_staging_data=purge)
+    assert result.returncode == 0
+    assert bool(destination.staging_leftovers()) is (not purge)
+
+
+def test_many_batches_and_commits_lose_nothing(destination, tmp_path):
+    """Small batch and commit sizes force many files and many commits in one sync."""
+    env = {"DESTINATION_DATABRICKS_BATCH_ROWS": "7", "DESTINATION_DATABRICKS_COMMIT_BYTES": "2000",
+           "DESTINATION_DATABRICKS_BUFFER_BYTES": "3000"}
+    cat = catalog(stream("a", USERS), stream("b", USERS), stream("c", USERS, mode="overwrite"))
+    messages = []
+    for i in range(300):
+        name = "abc"[i % 3]
+        messages.append(record(name, {"id": i, "name": "n" * (i % 40)}))
+        if i % 25 == 24:
+            messages.append(stream_state(name, i))
+    result = sync(destination, tmp_path, cat, messages, env=env)
+    assert result.returncode == 0, result.stdout
+    for name in "abc":
+        assert ids(destination.rows("default", name)) == list(range("abc".index(name), 300, 3))
+    emitted = [(s["stream"]["stream_descriptor"]["name"], s["stream"]["stream_state"]["cursor"]) for s in result.states]
+    received = [(m["state"]["stream"]["stream_descriptor"]["name"], m["state"]["stream"]["stream_state"]["cursor"])
+                for m in messages if m["type"] == "STATE"]
+    assert sorted(emitted) == sorted(received) and emitted[-1] == received[-1]
+    for name in "abc":  # each stream's counts add up to its records before its last STATE
+        last = max(i for i, m in enumerate(messages) if m["type"] == "STATE" and m["state"]["stream"]["stream_descriptor"]["name"] == name)
+        expected = sum(1 for m in messages[:last] if m["type"] == "RECORD" and m["record"]["stream"] == name)
+        counted = sum(s["destinationStats"]["recordCount"] for s in result.states if s["stream"]["stream_descriptor"]["name"] == name)
+        assert counted == expected
