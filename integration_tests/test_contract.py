@@ -198,3 +198,24 @@ def test_many_batches_and_commits_lose_nothing(destination, tmp_path):
         expected = sum(1 for m in messages[:last] if m["type"] == "RECORD" and m["record"]["stream"] == name)
         counted = sum(s["destinationStats"]["recordCount"] for s in result.states if s["stream"]["stream_descriptor"]["name"] == name)
         assert counted == expected
+
+
+def test_overwrite_keeps_the_old_table_readable_until_the_new_data_commits(destination, tmp_path):
+    import os
+    import subprocess
+
+    from .harness import CONNECTOR
+
+    cat = catalog(stream("users", USERS, mode="overwrite"))
+    sync(destination, tmp_path, cat, [record("users", {"id": i}) for i in range(3)])
+    proc = subprocess.Popen([CONNECTOR, "write", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "DESTINATION_DATABRICKS_BATCH_ROWS": "10"})
+    proc.stdin.write(lines(*[record("users", {"id": 100 + i}) for i in range(50)], stream_state("users", 1)))
+    proc.stdin.flush()
+    import time
+
+    time.sleep(2)  # the connector has staged several files by now
+    assert ids(destination.rows("default", "users")) == [0, 1, 2]
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert ids(destination.rows("default", "users")) == list(range(100, 150))
