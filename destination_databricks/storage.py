@@ -1,4 +1,4 @@
-"""The config's data source → the stager and loader that serve it, for one sync; check; discover."""
+"""The config's data source → the stager and loader that serve it for one sync; check; discover."""
 from __future__ import annotations
 
 import contextlib
@@ -11,34 +11,39 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .config import Config, LocalStorage
+from .config import Config, LocalStorage, S3Storage
 from .errors import ConfigError
-from .loading.base import Loader
-from .loading.deltars import DeltaRsLoader
-from .naming import sanitize
+from .naming import TableName, sanitize
 from .records.schema_json import json_schema_of
-from .staging.base import Stager
 from .staging.filename import DEFAULT_PATTERN, FileNamer
-from .staging.local import STAGING_FOLDER, LocalStager
+from .staging.local import STAGING_FOLDER
 
 logger = logging.getLogger("airbyte")
+_NAMES = {"AzureStorage": "AZURE_BLOB_STORAGE", "ManagedTablesStorage": "MANAGED_TABLES_STORAGE"}
 
 
 def _unavailable(config: Config) -> ConfigError:
-    kind = type(config.storage).__name__
-    names = {"S3Storage": "S3_STORAGE", "AzureStorage": "AZURE_BLOB_STORAGE", "ManagedTablesStorage": "MANAGED_TABLES_STORAGE"}
-    return ConfigError(
-        f"Data source {names.get(kind, kind)} is not available in this version of the connector yet; "
-        "use data_source_type LOCAL."
-    )
+    kind = _NAMES.get(type(config.storage).__name__, type(config.storage).__name__)
+    return ConfigError(f"Data source {kind} is not available in this version of the connector yet; "
+                       "use data_source_type LOCAL or S3_STORAGE.")
 
 
+def _schemas(config: Config) -> set[str]:
+    return {sanitize(config.schema, lowercase=True)}
+
+
+def platform_sync_id(sync_id: str) -> str:
+    """{sync_id} in file names: the platform's job id when it runs us, else this sync's own id."""
+    return os.environ.get("WORKER_JOB_ID") or sync_id
+
+
+# --- LOCAL -----------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _staging_lock(root: str, sync_id: str) -> Iterator[None]:
     """Hold a lock on this sync's staging for its lifetime, and clear staging left by dead syncs.
 
-    A killed process leaves its staging folder behind but its lock is released by the kernel, so the
-    next sync can tell a dead sync's leftovers from a running one's.
+    A killed process leaves its staging folder behind but the kernel releases its lock, so the next
+    sync can tell a dead sync's leftovers from a running one's.
     """
     folder = os.path.join(root, STAGING_FOLDER)
     os.makedirs(folder, exist_ok=True)
@@ -65,31 +70,79 @@ def _staging_lock(root: str, sync_id: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def connect(config: Config, sync_id: str) -> Iterator[tuple[Stager, Loader]]:
-    """The stager and loader of one sync; staging is purged on the way out if so configured."""
-    storage = config.storage
-    if not isinstance(storage, LocalStorage):
-        raise _unavailable(config)
+def _local(config: Config, storage: LocalStorage, sync_id: str):
+    from .loading.deltars import DeltaRsLoader
+    from .staging.local import LocalStager
+
     try:
         os.makedirs(storage.path, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"Config field 'data_source.local_path': cannot create {storage.path!r}: {exc.strerror}.") from None
     with _staging_lock(storage.path, sync_id):
-        stager = LocalStager(storage.path, sync_id, FileNamer(DEFAULT_PATTERN, sync_id))
-        loader = DeltaRsLoader(storage.path, sync_id, {sanitize(config.schema, lowercase=True)})
+        stager = LocalStager(storage.path, sync_id, FileNamer(DEFAULT_PATTERN, platform_sync_id(sync_id)))
+        loader = DeltaRsLoader(storage.path, sync_id, _schemas(config))
         try:
             yield stager, loader
         finally:
-            loader.close()
             if config.purge_staging_data:
                 stager.purge()
 
 
-def check_storage(config: Config) -> None:
-    """Prove the destination is writable: stage, load, read back and drop a one-row test table."""
+# --- S3 + Databricks ---------------------------------------------------------------------------------
+def _databricks_loader(config: Config, storage: S3Storage):
+    from . import delta_files
+    from .loading.databricks import DatabricksLoader
+    from .loading.sql_client import SqlClient
+    from .staging import s3
+
+    options = s3.storage_options(storage)
+
+    def location(table: TableName) -> str:
+        return s3.uri(storage, s3.key_prefix(storage, table.schema, table.table))
+
+    def schema_at(where: str) -> pa.Schema | None:
+        return delta_files.read_schema(where, options)
+
+    return DatabricksLoader(SqlClient(config.databricks), config.catalog, location, schema_at, _schemas(config))
+
+
+@contextlib.contextmanager
+def _s3(config: Config, storage: S3Storage, sync_id: str):
+    from .staging.s3 import S3Stager
+
+    namer = FileNamer(storage.file_name_pattern, platform_sync_id(sync_id))
+    namer.validate()
+    stager = S3Stager(storage, sync_id, namer)
+    loader = _databricks_loader(config, storage)
+    try:
+        stager.start()
+        yield stager, loader
+    finally:
+        try:
+            loader.close()
+        finally:
+            if config.purge_staging_data:
+                stager.purge()
+            else:
+                stager.close()
+
+
+@contextlib.contextmanager
+def connect(config: Config, sync_id: str):
+    """The stager and loader of one sync; staging is purged on the way out if so configured."""
     storage = config.storage
-    if not isinstance(storage, LocalStorage):
+    if isinstance(storage, LocalStorage):
+        with _local(config, storage, sync_id) as pair:
+            yield pair
+    elif isinstance(storage, S3Storage):
+        with _s3(config, storage, sync_id) as pair:
+            yield pair
+    else:
         raise _unavailable(config)
+
+
+# --- check ---------------------------------------------------------------------------------------
+def _check_local(storage: LocalStorage) -> None:
     from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
     check_id = uuid.uuid4().hex
@@ -108,17 +161,86 @@ def check_storage(config: Config) -> None:
         raise ConfigError(f"Config field 'data_source.local_path': {storage.path!r} is not writable: {exc.strerror}.") from None
 
 
+def _s3_error(exc: Exception, storage: S3Storage, action: str) -> ConfigError:
+    code = ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = (response.get("Error") or {}).get("Code", "")
+    where = f"s3://{storage.bucket}/{storage.path}"
+    if code in ("NoSuchBucket",):
+        return ConfigError(f"S3 bucket {storage.bucket!r} does not exist (s3_bucket_name).")
+    if code in ("InvalidAccessKeyId",):
+        return ConfigError("S3 does not know this access key (s3_access_key_id).")
+    if code in ("SignatureDoesNotMatch",):
+        return ConfigError("S3 rejected the secret key for this access key (s3_secret_access_key).")
+    if code in ("AccessDenied", "AllAccessDisabled", "403"):
+        return ConfigError(f"S3 denied permission to {action} under {where}: check the key's policy (s3_access_key_id).")
+    if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "301"):
+        return ConfigError(f"S3 bucket {storage.bucket!r} is in another region than {storage.region!r} (s3_bucket_region).")
+    return ConfigError(f"Could not {action} under {where} ({type(exc).__name__}: {str(exc)[:300]}); "
+                       "check s3_endpoint, s3_bucket_region and the credentials.")
+
+
+def _check_s3(config: Config, storage: S3Storage) -> None:
+    from .loading import sql
+    from .staging import s3
+
+    FileNamer(storage.file_name_pattern, "check").validate()
+    check_id = uuid.uuid4().hex
+    client = s3.s3_client(storage)
+    key = s3.key_prefix(storage, f"_airbyte_check_{check_id}")
+    try:
+        client.put_object(Bucket=storage.bucket, Key=key, Body=b"airbyte check")
+    except Exception as exc:
+        raise _s3_error(exc, storage, "write a test object") from None
+    try:
+        client.delete_object(Bucket=storage.bucket, Key=key)
+    except Exception as exc:
+        raise _s3_error(exc, storage, "delete a test object") from None
+    # A uniquely named table, so concurrent checks cannot collide.
+    loader = _databricks_loader(config, storage)
+    table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
+    location = s3.uri(storage, s3.key_prefix(storage, f"_airbyte_check_{check_id}", "table"))
+    schema = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),
+                        ("_airbyte_data", pa.string())])
+    client_sql = loader.client
+    try:
+        client_sql.execute(sql.create_schema(config.catalog, table.schema), f"create schema {table.schema}")
+        client_sql.execute(sql.create_table(config.catalog, table, schema, location, "Airbyte connection check"),
+                           "create a test table")
+        client_sql.execute(sql.drop_table(config.catalog, table), "drop the test table")
+    finally:
+        client_sql.close()
+        with contextlib.suppress(Exception):
+            s3.delete_prefix(client, storage.bucket, s3.key_prefix(storage, f"_airbyte_check_{check_id}"))
+
+
+def check_storage(config: Config) -> None:
+    """Prove the destination is writable end to end; raise ConfigError naming what failed."""
+    storage = config.storage
+    if isinstance(storage, LocalStorage):
+        _check_local(storage)
+    elif isinstance(storage, S3Storage):
+        _check_s3(config, storage)
+    else:
+        raise _unavailable(config)
+
+
+# --- discover ------------------------------------------------------------------------------------
 def discover_catalog(config: Config) -> dict:
     """One stream per table this destination has written in the configured schema."""
-    if not isinstance(config.storage, LocalStorage):
+    storage = config.storage
+    if isinstance(storage, LocalStorage):
+        from .loading.deltars import DeltaRsLoader
+
+        loader = DeltaRsLoader(storage.path, "discover", _schemas(config))
+    elif isinstance(storage, S3Storage):
+        loader = _databricks_loader(config, storage)
+    else:
         raise _unavailable(config)
-    loader = DeltaRsLoader(config.storage.path, "discover", {sanitize(config.schema, lowercase=True)})
-    streams = []
-    for table, schema in loader.tables().items():
-        streams.append({
-            "name": table.table,
-            "namespace": table.schema,
-            "json_schema": json_schema_of(schema),
-            "supported_sync_modes": ["full_refresh", "incremental"],
-        })
-    return {"streams": streams}
+    try:
+        tables = loader.tables()
+    finally:
+        loader.close()
+    return {"streams": [{"name": t.table, "namespace": t.schema, "json_schema": json_schema_of(s),
+                         "supported_sync_modes": ["full_refresh", "incremental"]} for t, s in tables.items()]}

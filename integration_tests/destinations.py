@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
+import uuid
 
 from .delta_reader import rows as delta_rows
+
+_SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class LocalDestination:
@@ -31,3 +35,71 @@ class LocalDestination:
         for dirpath, _, files in os.walk(staging):
             found += [os.path.join(dirpath, f) for f in files]
         return found
+
+
+class S3DatabricksDestination:
+    """S3 staging + Databricks SQL loading, on the local warehouse; tables are read back through SQL."""
+
+    name = "s3"
+
+    def __init__(self, warehouse: dict):
+        self.w = warehouse
+        self.path = f"tests/{uuid.uuid4().hex[:8]}"
+        self.catalog = "hive_metastore"
+
+    def databricks(self) -> dict:
+        return {"accept_terms": True, "databricks_server_hostname": self.w["hostname"],
+                "databricks_port": str(self.w["port"]), "databricks_http_path": self.w["http_path"],
+                "databricks_personal_access_token": self.w["token"], "database": self.catalog}
+
+    def config(self, **overrides) -> dict:
+        config = {**self.databricks(), "schema": "default", "data_source": {
+            "data_source_type": "S3_STORAGE", "s3_bucket_name": self.w["s3_bucket"], "s3_bucket_path": self.path,
+            "s3_bucket_region": self.w["s3_region"], "s3_access_key_id": self.w["s3_access_key_id"],
+            "s3_secret_access_key": self.w["s3_secret_access_key"], "s3_endpoint": self.w["s3_endpoint"],
+            "file_name_pattern": "{sync_id}_{part_number}.{format_extension}"}}
+        config.update(overrides)
+        return config
+
+    def query(self, statement: str):
+        from databricks import sql
+
+        w = self.w
+        with sql.connect(server_hostname="127.0.0.1", http_path=w["http_path"], access_token=w["token"],
+                         _connection_uri=f"{w['hostname']}:{w['port']}/{w['http_path']}", enable_telemetry=False) as c:
+            with c.cursor() as cursor:
+                cursor.execute(statement)
+                return cursor.fetchall_arrow()
+
+    def _ref(self, schema: str, table: str) -> str:
+        return f"`{self.catalog}`.`{schema}`.`{table}`"
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        try:
+            self.query(f"SELECT * FROM {self._ref(schema, table)} LIMIT 0")
+            return True
+        except Exception:
+            return False
+
+    def rows(self, schema: str, table: str) -> list[dict]:
+        return self.query(f"SELECT * FROM {self._ref(schema, table)}").to_pylist()
+
+    def s3(self):
+        import boto3
+
+        w = self.w
+        return boto3.client("s3", endpoint_url=w["s3_endpoint"], region_name=w["s3_region"],
+                            aws_access_key_id=w["s3_access_key_id"], aws_secret_access_key=w["s3_secret_access_key"])
+
+    def keys(self) -> list[str]:
+        pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=self.w["s3_bucket"], Prefix=self.path + "/")
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    def staging_leftovers(self) -> list[str]:
+        """Objects of a sync's staging folder, `<path>/<sync uuid>/…`, or of a check."""
+        leftovers = []
+        for key in self.keys():
+            first = key[len(self.path) + 1:].split("/")[0]
+            if _SYNC_FOLDER.match(first) or first.startswith("_airbyte_check"):
+                leftovers.append(key)
+        return leftovers

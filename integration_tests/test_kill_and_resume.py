@@ -79,7 +79,9 @@ def test_killed_syncs_resume_without_losing_acknowledged_records(destination, tm
     assert kills >= 3, "the test must really kill the connector mid-sync"
     # the last run completes
     proc = subprocess.run([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path],
-                          input=lines(*messages_from(cursor)), capture_output=True, env={**os.environ, **ENV})
+                          input=lines(*messages_from(cursor)), capture_output=True,
+                          # no other sync runs here, so any other staging is a dead sync's
+                          env={**os.environ, **ENV, "DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})
     assert proc.returncode == 0, proc.stdout.decode()[-2000:]
     final = [json.loads(l) for l in proc.stdout.splitlines()]
     states = [m["state"]["stream"]["stream_state"]["cursor"] for m in final if m["type"] == "STATE"]

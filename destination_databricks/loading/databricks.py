@@ -1,0 +1,107 @@
+"""The Databricks loader: staged Delta tables → destination tables, by SQL on a warehouse.
+
+Each load is one statement, so one commit: INSERT for append, INSERT OVERWRITE for overwrite, and
+their schema-evolving forms when the staged files bring new columns.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import pyarrow as pa
+
+from ..errors import SystemFailure
+from ..naming import TableName
+from ..records.columns import TIMESTAMP_TYPE
+from ..staging.base import StagedTable
+from . import sql
+from .sql_client import SqlClient
+
+
+def normalize(schema: pa.Schema) -> pa.Schema:
+    """Result schemas as the connector's own types (warehouses differ in time zone names, view types)."""
+    fields = []
+    for f in schema:
+        t = f.type
+        if pa.types.is_timestamp(t):
+            t = TIMESTAMP_TYPE
+        elif t in (pa.string_view(), pa.large_string()):
+            t = pa.string()
+        fields.append(pa.field(f.name, t, nullable=True))
+    return pa.schema(fields)
+
+
+class DatabricksLoader:
+    def __init__(self, client: SqlClient, catalog: str, location: Callable[[TableName], str | None],
+                 schema_at: Callable[[str], pa.Schema | None], schemas: set[str]):
+        self.client = client
+        self.catalog = catalog
+        self.location = location  # where a table lives (None: managed)
+        self.schema_at = schema_at  # the Delta schema at a location, if a table is there
+        self.schemas = schemas
+        self._known: dict[TableName, pa.Schema | None] = {}
+        self._created_schemas: set[str] = set()
+
+    def _columns(self, table: TableName) -> pa.Schema:
+        return normalize(self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}").schema)
+
+    def table_schema(self, table: TableName) -> pa.Schema | None:
+        if table in self._known:
+            return self._known[table]
+        try:
+            schema = self._columns(table)
+        except SystemFailure as exc:
+            if "TABLE_OR_VIEW_NOT_FOUND" not in str(exc) and "SCHEMA_NOT_FOUND" not in str(exc):
+                raise
+            schema = None
+            location = self.location(table)
+            if location and self.schema_at(location) is not None:
+                # The data is there but the name is not (a dropped table, a new metastore): adopt it.
+                self._ensure_schema(table.schema)
+                self.client.execute(sql.adopt_table(self.catalog, table, location), f"register the existing table {table}")
+                schema = self._columns(table)
+        self._known[table] = schema
+        return schema
+
+    def _ensure_schema(self, schema: str) -> None:
+        if schema not in self._created_schemas:
+            self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
+            self._created_schemas.add(schema)
+
+    def load(self, staged: StagedTable, mode: str, comment: str) -> None:
+        table = staged.table
+        existing = self.table_schema(table)
+        location = self.location(table)
+        if existing is None:
+            self._ensure_schema(table.schema)
+            self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment), f"create table {table}")
+            existing = staged.schema
+        grows = any(name not in existing.names for name in staged.schema.names)
+        source = sql.delta_path(staged.location)
+        if mode == "overwrite":
+            statement = (sql.replace_table(self.catalog, table, location, comment, source) if grows
+                         else sql.overwrite(self.catalog, table, source))
+        elif grows:
+            statement = sql.append_with_new_columns(self.catalog, table, source)
+        elif staged.files:
+            statement = sql.append(self.catalog, table, source)
+        else:
+            return
+        self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
+        self._known[table] = normalize(staged.schema)
+
+    def tables(self) -> dict[TableName, pa.Schema]:
+        found = {}
+        for schema in sorted(self.schemas):
+            try:
+                listing = self.client.execute(sql.show_tables(self.catalog, schema), f"list the tables of {schema}")
+            except SystemFailure as exc:
+                if "SCHEMA_NOT_FOUND" in str(exc) or "not found" in str(exc).lower():
+                    continue
+                raise
+            for name in sorted(listing.column("tableName").to_pylist()):
+                table = TableName(schema, name)
+                found[table] = self._columns(table)
+        return found
+
+    def close(self) -> None:
+        self.client.close()

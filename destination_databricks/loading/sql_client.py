@@ -1,0 +1,115 @@
+"""A thin wrapper over databricks-sql-connector: connect, run one statement, translate failures once.
+
+Failures are either terminal (the user's credentials, a rejected statement: raised at once, with what
+failed) or transient (the network, throttling, a lost session: retried with backoff, reconnecting).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from ..config import DatabricksConnection
+from ..errors import ConfigError, SystemFailure
+
+logger = logging.getLogger("airbyte")
+TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # our own attempts, each with a fresh connection if needed
+    backoff_seconds: float = 2.0
+    driver_attempts: int = 6  # the driver's retries of one HTTP request
+    driver_seconds: float = 120.0
+
+
+def _http_code(exc: BaseException) -> int | None:
+    context = getattr(exc, "context", None) or {}
+    code = context.get("http-code") if isinstance(context, dict) else None
+    return int(code) if code else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    from databricks.sql import exc as dbx
+
+    if isinstance(exc, (dbx.SessionAlreadyClosedError, dbx.CursorAlreadyClosedError)):
+        return True
+    if isinstance(exc, dbx.RequestError):
+        code = _http_code(exc)
+        return code is None or code in TRANSIENT_HTTP
+    if isinstance(exc, dbx.ServerOperationError):
+        return False
+    return isinstance(exc, (ConnectionError, TimeoutError, OSError)) or "Invalid SessionHandle" in str(exc)
+
+
+def connection_error(exc: BaseException, connection: DatabricksConnection) -> Exception:
+    """What a failure to open a session means for the user, naming the config field."""
+    code = _http_code(exc)
+    reason = str(exc).split("\n")[0][:300]
+    if code in (401, 403):
+        return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
+    if code == 404:
+        return ConfigError(f"Databricks has no SQL endpoint at HTTP path {connection.http_path!r} (databricks_http_path): {reason}")
+    if code is None:
+        return ConfigError(
+            f"Cannot reach Databricks at {connection.hostname!r} port {connection.port} "
+            f"(databricks_server_hostname, databricks_port): {reason}")
+    return SystemFailure(f"Databricks answered HTTP {code} when opening a session: {reason}")
+
+
+class SqlClient:
+    def __init__(self, connection: DatabricksConnection, retry: RetryPolicy = RetryPolicy()):
+        self.connection = connection
+        self.retry = retry
+        self._conn = None
+
+    def _connect(self):
+        from databricks import sql
+
+        c = self.connection
+        kwargs = dict(
+            server_hostname=c.hostname.removeprefix("https://").removeprefix("http://"),
+            http_path=c.http_path, access_token=c.access_token, _port=int(c.port), enable_telemetry=False,
+            _retry_stop_after_attempts_count=self.retry.driver_attempts,
+            _retry_stop_after_attempts_duration=self.retry.driver_seconds,
+        )
+        if c.hostname.startswith("http://"):  # plain HTTP only for a local warehouse; the driver forces https otherwise
+            kwargs["_connection_uri"] = f"{c.hostname}:{c.port}/{c.http_path.lstrip('/')}"
+        try:
+            return sql.connect(**kwargs)
+        except Exception as exc:
+            raise connection_error(exc, c) from None
+
+    def execute(self, statement: str, what: str) -> pa.Table:
+        """Run one statement; ``what`` says in user's words what it was for, for error messages."""
+        from databricks.sql import exc as dbx
+
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                with self._conn.cursor() as cursor:
+                    cursor.execute(statement)
+                    return cursor.fetchall_arrow() if cursor.description else pa.table({})
+            except (ConfigError, SystemFailure):
+                raise
+            except Exception as exc:
+                if not is_transient(exc) or attempt == self.retry.attempts:
+                    kind = "rejected" if isinstance(exc, dbx.ServerOperationError) else "failed"
+                    raise SystemFailure(f"Databricks {kind} the statement to {what}: {str(exc).splitlines()[0][:500]}") from exc
+                logger.warning("Transient Databricks failure to %s (attempt %d of %d): %s", what, attempt,
+                               self.retry.attempts, str(exc).splitlines()[0][:200])
+                self.close()
+                time.sleep(self.retry.backoff_seconds * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None

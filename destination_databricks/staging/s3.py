@@ -1,0 +1,184 @@
+"""Staging on S3 as Delta tables: `s3://<bucket>/<path>/<sync id>/<schema>/<table>/` holds Parquet files named by
+`file_name_pattern` and a `_delta_log` written by deltalake.
+
+Uploads run on a small thread pool while the next batch is converted; at most ``max_in_flight`` files
+wait in memory, so a slow store slows the sync down instead of growing it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pyarrow as pa
+
+from .. import delta_files
+from ..config import S3Storage
+from ..errors import SystemFailure
+from ..naming import TableName
+from .base import StagedFile, StagedTable
+from .filename import FileNamer
+from .parquet import write_parquet
+
+logger = logging.getLogger("airbyte")
+MULTIPART_CHUNK = 16 << 20
+HEARTBEAT = "_airbyte_sync_alive"
+HEARTBEAT_SECONDS = 60.0
+_SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/$")
+
+
+def stale_after_seconds() -> float:
+    """Staging whose heartbeat is older than this belongs to a dead sync (default 15 minutes)."""
+    return float(os.environ.get("DESTINATION_DATABRICKS_STALE_STAGING_SECONDS") or 900)
+
+
+def storage_options(storage: S3Storage) -> dict[str, str]:
+    """What deltalake needs to read and write Delta tables in the bucket."""
+    options = {"AWS_REGION": storage.region or "us-east-1", "AWS_ACCESS_KEY_ID": storage.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": storage.secret_access_key}
+    if storage.endpoint:
+        options["AWS_ENDPOINT_URL"] = storage.endpoint
+        if storage.endpoint.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    return options
+
+
+def s3_client(storage: S3Storage):
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3", endpoint_url=storage.endpoint or None, region_name=storage.region or "us-east-1",
+        aws_access_key_id=storage.access_key_id, aws_secret_access_key=storage.secret_access_key,
+        config=BotoConfig(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=16),
+    )
+
+
+def key_prefix(storage: S3Storage, *parts: str) -> str:
+    return "/".join(p for p in (storage.path, *parts) if p)
+
+
+def uri(storage: S3Storage, key: str) -> str:
+    return f"s3://{storage.bucket}/{key}"
+
+
+def delete_prefix(client, bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix/``, a page (up to 1,000 keys) per request."""
+    deleted = 0
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
+
+
+class S3Stager:
+    def __init__(self, storage: S3Storage, sync_id: str, namer: FileNamer, max_in_flight: int = 4):
+        self.storage = storage
+        self.sync_prefix = key_prefix(storage, sync_id)
+        self.namer = namer
+        self.client = s3_client(storage)
+        self.options = storage_options(storage)
+        self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="s3-upload")
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._uploads: dict[TableName, list[Future]] = {}
+        self._parts: dict[TableName, int] = {}
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    # --- liveness: a heartbeat object tells other syncs this staging is in use ---------------------
+    def start(self) -> None:
+        """Mark this sync's staging alive, keep it so, and clear staging left by dead syncs."""
+        self._beat()
+        self._heartbeat = threading.Thread(target=self._beat_forever, name="s3-heartbeat", daemon=True)
+        self._heartbeat.start()
+        self.sweep_stale()
+
+    def _beat(self) -> None:
+        self.client.put_object(Bucket=self.storage.bucket, Key=f"{self.sync_prefix}/{HEARTBEAT}", Body=b"")
+
+    def _beat_forever(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._beat()
+            except Exception as exc:  # the next beat may succeed; staleness allows many misses
+                logger.warning("Could not refresh the staging heartbeat: %s", exc)
+
+    def sweep_stale(self) -> None:
+        parent = key_prefix(self.storage) + "/" if self.storage.path else ""
+        now = dt.datetime.now(dt.timezone.utc)
+        limit = stale_after_seconds()
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.storage.bucket, Prefix=parent, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                folder = common["Prefix"][len(parent):]
+                if not _SYNC_FOLDER.match(folder) or common["Prefix"].rstrip("/") == self.sync_prefix:
+                    continue
+                prefix = common["Prefix"].rstrip("/")
+                try:
+                    seen = self.client.head_object(Bucket=self.storage.bucket, Key=f"{prefix}/{HEARTBEAT}")["LastModified"]
+                except Exception:
+                    listing = self.client.list_objects_v2(Bucket=self.storage.bucket, Prefix=prefix + "/", MaxKeys=1000)
+                    seen = max((o["LastModified"] for o in listing.get("Contents", [])), default=None)
+                if seen is None or (now - seen).total_seconds() > limit:
+                    deleted = delete_prefix(self.client, self.storage.bucket, prefix)
+                    logger.info("Removed %d staged objects of an interrupted sync under s3://%s/%s/",
+                                deleted, self.storage.bucket, prefix)
+
+    def location(self, table: TableName) -> str:
+        return uri(self.storage, f"{self.sync_prefix}/{table.schema}/{table.table}")
+
+    def _upload(self, key: str, body: pa.Buffer) -> None:
+        try:
+            from boto3.s3.transfer import TransferConfig
+
+            self.client.upload_fileobj(pa.BufferReader(body), self.storage.bucket, key,
+                                       Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
+                                                             multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4))
+        finally:
+            self._slots.release()
+
+    def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
+        part = self._parts.get(table, 0)
+        self._parts[table] = part + 1
+        name = self.namer.name(part)
+        sink = pa.BufferOutputStream()
+        write_parquet(sink, batch, avro_schema_json)
+        body = sink.getvalue()
+        key = f"{self.sync_prefix}/{table.schema}/{table.table}/{name}"
+        self._slots.acquire()  # back-pressure: wait while max_in_flight uploads are pending
+        self._uploads.setdefault(table, []).append(self._pool.submit(self._upload, key, body))
+        return StagedFile(table, name, uri(self.storage, key), body.size, batch.num_rows)
+
+    def _wait(self, table: TableName) -> None:
+        for future in self._uploads.pop(table, []):
+            try:
+                future.result()
+            except Exception as exc:
+                raise SystemFailure(f"Uploading a staged file of {table} to S3 bucket "
+                                    f"{self.storage.bucket!r} failed: {exc}") from exc
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
+        self._wait(table)
+        location = self.location(table)
+        data = [delta_files.DataFile(f.name, f.size, f.rows) for f in files]
+        try:
+            delta_files.commit(location, data, schema, "overwrite", storage_options=self.options)
+        except Exception as exc:
+            raise SystemFailure(f"Committing the staging Delta table at {location} failed: {exc}") from exc
+        return StagedTable(table, location, files, schema)
+
+    def purge(self) -> None:
+        self.close()
+        deleted = delete_prefix(self.client, self.storage.bucket, self.sync_prefix)
+        logger.info("Purged %d staged objects under s3://%s/%s/", deleted, self.storage.bucket, self.sync_prefix)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,92 @@
+"""Start the local warehouse: moto S3, Sail reading it, and the Thrift-over-HTTP front door."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import asdict, dataclass
+
+HTTP_PATH = "sql/1.0/warehouses/local"
+BUCKET = "airbyte-staging"
+
+
+@dataclass
+class Details:
+    """What a connector config needs to reach this warehouse and its S3 store."""
+
+    hostname: str
+    port: int
+    http_path: str
+    token: str
+    s3_endpoint: str
+    s3_bucket: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
+    s3_region: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class LocalWarehouse:
+    def __init__(self, port: int = 0, token: str | None = None):
+        self.port = port
+        self.token = token or "dapi" + secrets.token_hex(16)
+        self._stoppers = []
+
+    def _authenticate(self, header: str | None):
+        if header == f"Bearer {self.token}":
+            return None
+        return 403, "Invalid access token."
+
+    def start(self) -> Details:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3 request otherwise
+
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        self._stoppers.append(moto.stop)
+        _, s3_port = moto.get_host_and_port()
+        endpoint = f"http://127.0.0.1:{s3_port}"
+        key_id, secret = "local-key-id", "local-secret-key"
+        # Sail reads S3 through these; they must be set before the engine starts.
+        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
+                          AWS_REGION="us-east-1", AWS_ALLOW_HTTP="true")
+        os.environ["SAIL_CATALOG__LIST"] = (
+            '[{name="hive_metastore", type="memory", initial_database=["default"]},'
+            ' {name="main", type="memory", initial_database=["default"]}]')
+        os.environ["SAIL_CATALOG__DEFAULT_CATALOG"] = "hive_metastore"
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                     region_name="us-east-1").create_bucket(Bucket=BUCKET)
+
+        from pysail.spark import SparkConnectServer
+        from pyspark.sql import SparkSession
+
+        sail = SparkConnectServer(ip="127.0.0.1", port=0)
+        sail.start(background=True)
+        self._stoppers.append(sail.stop)
+        host, sail_port = sail.listening_address
+        spark = SparkSession.builder.remote(f"sc://{host}:{sail_port}").getOrCreate()
+
+        from .thrift_service import ThriftHttpServer, WarehouseService
+
+        self.service = WarehouseService(spark)
+        http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self._authenticate)
+        import threading
+
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        self._stoppers.append(http.shutdown)
+        return Details(hostname="http://127.0.0.1", port=http.server_address[1], http_path=HTTP_PATH,
+                       token=self.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
+                       s3_secret_access_key=secret, s3_region="us-east-1")
+
+    def stop(self) -> None:
+        for stop in reversed(self._stoppers):
+            try:
+                stop()
+            except Exception:
+                pass
