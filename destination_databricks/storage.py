@@ -89,10 +89,11 @@ def _local(config: Config, storage: LocalStorage, sync_id: str):
 
 
 # --- S3 + Databricks ---------------------------------------------------------------------------------
-def _databricks_loader(config: Config, storage: S3Storage):
+def _databricks_loader(config: Config, storage: S3Storage, *, patient: bool = True):
+    """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds."""
     from . import delta_files
     from .loading.databricks import DatabricksLoader
-    from .loading.sql_client import SqlClient
+    from .loading.sql_client import RetryPolicy, SqlClient
     from .staging import s3
 
     options = s3.storage_options(storage)
@@ -103,7 +104,8 @@ def _databricks_loader(config: Config, storage: S3Storage):
     def schema_at(where: str) -> pa.Schema | None:
         return delta_files.read_schema(where, options)
 
-    return DatabricksLoader(SqlClient(config.databricks), config.catalog, location, schema_at, _schemas(config))
+    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
+    return DatabricksLoader(SqlClient(config.databricks, retry), config.catalog, location, schema_at, _schemas(config))
 
 
 @contextlib.contextmanager
@@ -198,7 +200,7 @@ def _check_s3(config: Config, storage: S3Storage) -> None:
     except Exception as exc:
         raise _s3_error(exc, storage, "delete a test object") from None
     # A uniquely named table, so concurrent checks cannot collide.
-    loader = _databricks_loader(config, storage)
+    loader = _databricks_loader(config, storage, patient=False)
     table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
     location = s3.uri(storage, s3.key_prefix(storage, f"_airbyte_check_{check_id}", "table"))
     schema = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),

@@ -58,16 +58,21 @@ def test_check_names_a_missing_field(tmp_path):
     assert status["status"] == "FAILED" and "databricks_http_path" in status["message"]
 
 
+AZURE_CONFIG = {**S3_CONFIG, "data_source": {
+    "data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "acct",
+    "azure_blob_storage_container_name": "c", "azure_blob_storage_sas_token": "sv=2020&sig=sEcReT/KeyValue"}}
+
+
 def test_unfinished_data_sources_fail_clearly_without_leaking_secrets(tmp_path):
-    path = write_json(tmp_path / "c.json", S3_CONFIG)
+    path = write_json(tmp_path / "c.json", AZURE_CONFIG)
     checked = run(["check", "--config", path])
     assert checked.messages[-1]["connectionStatus"]["status"] == "FAILED"
-    assert "S3_STORAGE" in checked.messages[-1]["connectionStatus"]["message"]
+    assert "AZURE_BLOB_STORAGE" in checked.messages[-1]["connectionStatus"]["message"]
     written = run(["write", "--config", path, "--catalog", write_json(tmp_path / "k.json", catalog(stream("s")))],
                   lines(record("s", {"a": 1})))
     assert written.returncode != 0 and written.errors[0]["failure_type"] == "config_error"
     for output in (checked.stdout + checked.stderr, written.stdout + written.stderr):
-        for secret in ("dapiTOPSECRET123", "AKIAEXAMPLEKEY", "sEcReT/KeyValue"):
+        for secret in ("dapiTOPSECRET123", "sv=2020&sig=sEcReT/KeyValue"):
             assert secret not in output
 
 

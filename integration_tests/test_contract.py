@@ -219,3 +219,12 @@ def test_overwrite_keeps_the_old_table_readable_until_the_new_data_commits(desti
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert ids(destination.rows("default", "users")) == list(range(100, 150))
+
+
+def test_overwrite_that_brings_new_columns(destination, tmp_path):
+    v1 = catalog(stream("s", {"id": {"type": "integer"}}, mode="overwrite"))
+    v2 = catalog(stream("s", {"id": {"type": "integer"}, "added": {"type": "boolean"}}, mode="overwrite"))
+    sync(destination, tmp_path, v1, [record("s", {"id": 1})])
+    result = sync(destination, tmp_path, v2, [record("s", {"id": 2, "added": True})], enable_schema_evolution=True)
+    assert result.returncode == 0, result.stdout
+    assert [(r["id"], r["added"]) for r in destination.rows("default", "s")] == [(2, True)]

@@ -78,8 +78,9 @@ class DatabricksLoader:
         grows = any(name not in existing.names for name in staged.schema.names)
         source = sql.delta_path(staged.location)
         if mode == "overwrite":
-            statement = (sql.replace_table(self.catalog, table, location, comment, source) if grows
-                         else sql.overwrite(self.catalog, table, source))
+            if grows:
+                self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
+            statement = sql.overwrite(self.catalog, table, source)
         elif grows:
             statement = sql.append_with_new_columns(self.catalog, table, source)
         elif staged.files:

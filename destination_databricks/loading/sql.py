@@ -93,11 +93,15 @@ def overwrite(catalog: str, table: TableName, source: str) -> str:
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} SELECT * FROM {source}"
 
 
-def replace_table(catalog: str, table: TableName, location: str | None, comment: str, source: str) -> str:
-    """Replace rows and schema at once (an overwrite that adds columns), in one commit."""
-    where = f" LOCATION {literal(location)}" if location else ""
-    return (f"CREATE OR REPLACE TABLE {table_ref(catalog, table)} USING DELTA{where} "
-            f"COMMENT {literal(comment)} AS SELECT * FROM {source}")
+def add_columns_from(catalog: str, table: TableName, source: str) -> str:
+    """Add the columns of ``source`` the table lacks (nullable), touching no row.
+
+    Used before an overwrite that brings new columns, so the overwrite itself stays one INSERT
+    OVERWRITE commit. (CREATE OR REPLACE … AS SELECT would do both at once, but would drop the table's
+    comment and properties, and the local engine refuses COMMENT in CTAS.)
+    """
+    return (f"MERGE WITH SCHEMA EVOLUTION INTO {table_ref(catalog, table)} AS target "
+            f"USING (SELECT * FROM {source} WHERE FALSE) AS source ON FALSE WHEN NOT MATCHED THEN INSERT *")
 
 
 def drop_table(catalog: str, table: TableName) -> str:

@@ -1,0 +1,111 @@
+"""Every statement of loading/sql.py, run on the local warehouse through the production SqlClient."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pyarrow as pa
+import pytest
+
+from destination_databricks import delta_files
+from destination_databricks.config import DatabricksConnection
+from destination_databricks.errors import SystemFailure
+from destination_databricks.loading import sql
+from destination_databricks.loading.sql_client import SqlClient
+from destination_databricks.naming import TableName
+
+CATALOG = "hive_metastore"
+SCHEMA = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),
+                    ("_airbyte_data", pa.string()), ("n", pa.int64()), ("d", pa.decimal128(38, 0)),
+                    ("day", pa.date32()), ("ok", pa.bool_()), ("x", pa.float64())])
+
+
+@pytest.fixture
+def env(warehouse):
+    client = SqlClient(DatabricksConnection(warehouse["hostname"], warehouse["http_path"], str(warehouse["port"]), warehouse["token"]))
+    options = {"AWS_ENDPOINT_URL": warehouse["s3_endpoint"], "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true",
+               "AWS_ACCESS_KEY_ID": warehouse["s3_access_key_id"], "AWS_SECRET_ACCESS_KEY": warehouse["s3_secret_access_key"]}
+    base = f"s3://{warehouse['s3_bucket']}/sql-{uuid.uuid4().hex[:6]}"
+    yield client, options, base
+    client.close()
+
+
+def staged(options, location, rows, schema=SCHEMA):
+    from deltalake import write_deltalake
+
+    write_deltalake(location, pa.Table.from_pylist(rows, schema=schema), mode="overwrite", storage_options=options)
+    return sql.delta_path(location)
+
+
+def row(i, **extra):
+    return {"_airbyte_ab_id": str(i), "_airbyte_emitted_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+            "_airbyte_data": "{}", "n": i, "d": None, "day": dt.date(2024, 1, 2), "ok": True, "x": 0.5, **extra}
+
+
+def ids(client, table):
+    return sorted(client.execute(sql.select_all(CATALOG, table), "read").column("n").to_pylist())
+
+
+def test_quoting_is_unbreakable():
+    assert sql.quote("a`b") == "`a``b`"
+    assert sql.literal("it's \\ here") == "'it\\'s \\\\ here'"
+
+
+def test_create_append_overwrite_and_read_columns(env):
+    client, options, base = env
+    table = TableName("s1", "t")
+    client.execute(sql.create_schema(CATALOG, "s1"), "schema")
+    client.execute(sql.create_schema(CATALOG, "s1"), "schema again")  # IF NOT EXISTS
+    hostile_comment = "Created from stream it's `odd`; -- \\ 名前"
+    client.execute(sql.create_table(CATALOG, table, SCHEMA, f"{base}/s1/t", hostile_comment), "create")
+    columns = client.execute(sql.table_columns(CATALOG, table), "columns").schema
+    assert columns.names == SCHEMA.names
+    client.execute(sql.append(CATALOG, table, staged(options, f"{base}/stage/a", [row(1), row(2, d=10**30)])), "append")
+    client.execute(sql.append(CATALOG, table, staged(options, f"{base}/stage/b", [row(3)])), "append")
+    assert ids(client, table) == [1, 2, 3]
+    client.execute(sql.overwrite(CATALOG, table, staged(options, f"{base}/stage/c", [row(9)])), "overwrite")
+    assert ids(client, table) == [9]
+    client.execute(sql.overwrite(CATALOG, table, staged(options, f"{base}/stage/e", [])), "overwrite with nothing")
+    assert ids(client, table) == []
+
+
+def test_schema_evolving_append_and_replace(env):
+    client, options, base = env
+    table = TableName("s2", "t")
+    client.execute(sql.create_schema(CATALOG, "s2"), "schema")
+    client.execute(sql.create_table(CATALOG, table, SCHEMA, f"{base}/s2/t", "c"), "create")
+    client.execute(sql.append(CATALOG, table, staged(options, f"{base}/stage/a", [row(1)])), "append")
+    wider = SCHEMA.append(pa.field("added", pa.string()))
+    client.execute(sql.append_with_new_columns(CATALOG, table, staged(options, f"{base}/stage/b", [row(2, added="new")], wider)), "evolve")
+    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    assert sorted((r["n"], r["added"]) for r in got) == [(1, None), (2, "new")]
+    widest = wider.append(pa.field("more", pa.int64()))
+    source = staged(options, f"{base}/stage/c", [row(3, added="a", more=7)], widest)
+    client.execute(sql.add_columns_from(CATALOG, table, source), "add columns")
+    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    assert sorted((r["n"], r["more"]) for r in got) == [(1, None), (2, None)]  # rows untouched
+    client.execute(sql.overwrite(CATALOG, table, source), "overwrite")
+    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    assert [(r["n"], r["added"], r["more"]) for r in got] == [(3, "a", 7)]
+
+
+def test_adopt_show_and_drop(env):
+    client, options, base = env
+    location = f"{base}/s3/adopted"
+    from deltalake import write_deltalake
+
+    write_deltalake(location, pa.Table.from_pylist([row(5)], schema=SCHEMA), storage_options=options)
+    table = TableName("s3", "adopted")
+    client.execute(sql.create_schema(CATALOG, "s3"), "schema")
+    client.execute(sql.adopt_table(CATALOG, table, location), "adopt")
+    assert ids(client, table) == [5]
+    assert client.execute(sql.show_tables(CATALOG, "s3"), "show").column("tableName").to_pylist() == ["adopted"]
+    client.execute(sql.drop_table(CATALOG, table), "drop")
+    client.execute(sql.drop_table(CATALOG, table), "drop again")  # IF EXISTS
+    assert delta_files.read_schema(location, options) is not None  # unmanaged: the data stays
+
+
+def test_rejected_statement_is_terminal_and_says_what_for(env):
+    client, _, _ = env
+    with pytest.raises(SystemFailure, match="rejected the statement to read a missing table"):
+        client.execute(sql.select_all(CATALOG, TableName("nope", "missing")), "read a missing table")
