@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from anyascii import anyascii
 
@@ -35,9 +36,11 @@ def sanitize(name: str, *, lowercase: bool) -> str:
     return safe
 
 
-@dataclass(frozen=True, order=True)
-class StreamKey:
-    """How the protocol names a stream: its namespace (or None) and its name."""
+class StreamKey(NamedTuple):
+    """How the protocol names a stream: its namespace (or None) and its name.
+
+    A tuple, so that the per-record lookup `(namespace, name)` is one C-level hash.
+    """
 
     namespace: str | None
     name: str

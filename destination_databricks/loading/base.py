@@ -10,6 +10,7 @@ from ..staging.base import StagedTable
 
 
 class Loader(Protocol):
+    concurrent_loads: int  # how many tables it may load at once, from as many threads
     def table_schema(self, table: TableName) -> pa.Schema | None:
         """The destination table's current schema, or None if it does not exist."""
 

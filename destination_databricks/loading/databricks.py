@@ -31,6 +31,8 @@ def normalize(schema: pa.Schema) -> pa.Schema:
 
 
 class DatabricksLoader:
+    concurrent_loads = 1  # one SQL session, used from one thread
+
     def __init__(self, client: SqlClient, catalog: str, location: Callable[[TableName], str | None],
                  schema_at: Callable[[str], pa.Schema | None], schemas: set[str]):
         self.client = client

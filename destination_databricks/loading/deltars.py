@@ -17,6 +17,8 @@ from ..staging.local import STAGING_FOLDER
 
 
 class DeltaRsLoader:
+    concurrent_loads = 4  # loads of different tables are independent Delta commits
+
     def __init__(self, root: str, sync_id: str, schemas: set[str]):
         self.root = root
         self.sync_id = sync_id

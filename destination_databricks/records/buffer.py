@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .batch import dumps
+from .batch import dumps_bytes
 
 
 @dataclass
@@ -21,24 +21,15 @@ class StreamBuffer:
     verbatim: dict[int, str] = field(default_factory=dict)  # index → JSON text to keep as it came
     size: int = 0  # bytes of input these records arrived in
 
-    def add(self, data: dict, emitted_at: int, size: int, verbatim: str | None = None) -> None:
-        if verbatim is not None:
-            self.verbatim[len(self.records)] = verbatim
-        self.records.append(data)
-        self.emitted_at.append(emitted_at)
-        self.size += size
-
     def __len__(self) -> int:
         return len(self.records)
 
-    def data_json(self) -> list[str]:
-        """`_airbyte_data` for each record, serialised once per batch."""
-        out = []
-        for record in self.records:
-            try:
-                out.append(orjson.dumps(record).decode())
-            except TypeError:
-                out.append(dumps(record))
+    def data_json(self) -> list:
+        """`_airbyte_data` for each record (UTF-8 bytes or str), serialised once per batch."""
+        try:
+            out = list(map(orjson.dumps, self.records))
+        except TypeError:  # integers beyond 64 bits: only in records kept verbatim, or JSON-built ones
+            out = [dumps_bytes(record) for record in self.records]
         for i, text in self.verbatim.items():
             out[i] = text
         return out
@@ -54,13 +45,19 @@ class BufferPool:
         self.total = 0
         self.buffers: dict[Any, StreamBuffer] = {}
 
-    def add(self, key: Any, data: dict, emitted_at: int, size: int, verbatim: str | None = None) -> StreamBuffer:
+    def add(self, key: Any, data: dict, emitted_at: int, size: int, verbatim: str | None = None) -> bool:
+        """Buffer one record; True when its stream's buffer is full or the pool is over budget."""
         buffer = self.buffers.get(key)
         if buffer is None:
             buffer = self.buffers[key] = StreamBuffer()
-        buffer.add(data, emitted_at, size, verbatim)
+        if verbatim is not None:
+            buffer.verbatim[len(buffer.records)] = verbatim
+        buffer.records.append(data)
+        buffer.emitted_at.append(emitted_at)
+        buffer.size += size
         self.total += size
-        return buffer
+        return (buffer.size >= self.stream_batch_bytes or len(buffer.records) >= self.stream_batch_rows
+                or self.total > self.budget_bytes)
 
     def full(self, buffer: StreamBuffer) -> bool:
         return buffer.size >= self.stream_batch_bytes or len(buffer.records) >= self.stream_batch_rows

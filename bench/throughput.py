@@ -1,0 +1,83 @@
+"""Throughput: the connector on LOCAL against the floor and against dlt, on one generated input.
+
+    python -m bench.throughput --records 200000 [--peers] [--repeat 3]
+
+Whole processes, same input, the median of --repeat runs. --peers builds a virtualenv per peer under
+bench/.venvs (dlt with deltalake) on first use.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from .common import ROOT, machine, measure, table
+from .generate import generate
+
+VENVS = os.path.join(ROOT, "bench", ".venvs")
+CONNECTOR = os.path.join(os.path.dirname(sys.executable), "destination-databricks")
+
+
+def peer_python() -> str:
+    python = os.path.join(VENVS, "dlt", "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", os.path.join(VENVS, "dlt")], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "dlt[deltalake]", "orjson"], check=True)
+    return python
+
+
+def contenders(work: str, data: dict, peers: bool) -> dict[str, tuple[list[str], str | None]]:
+    config = os.path.join(work, "config.json")
+    with open(config, "w") as f:
+        json.dump({"data_source": {"data_source_type": "LOCAL", "local_path": os.path.join(work, "out")}}, f)
+    runs = {
+        "floor (orjson + 3 columns + write_table)": ([sys.executable, "-m", "bench.floor", data["messages"], os.path.join(work, "floor.parquet")], None),
+        "destination-databricks write (LOCAL)": ([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]], data["messages"]),
+    }
+    if peers:
+        python = peer_python()
+        script = os.path.join(ROOT, "bench", "peers", "dlt_load.py")
+        runs["dlt, default path (dicts)"] = ([python, script, data["messages"], os.path.join(work, "dlt_dicts"), "dicts"], None)
+        runs["dlt, Arrow path (pyarrow tables)"] = ([python, script, data["messages"], os.path.join(work, "dlt_arrow"), "arrow"], None)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> list[list]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--streams", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peers", action="store_true", help="also run dlt (installs it in bench/.venvs)")
+    args = parser.parse_args(argv)
+    work = tempfile.mkdtemp(prefix="bench-throughput-")
+    try:
+        data = generate(os.path.join(work, "input"), args.records, args.streams)
+        mb = data["bytes"] / 1e6
+        results = {}
+        for name, (command, stdin) in contenders(work, data, args.peers).items():
+            runs = []
+            for _ in range(args.repeat):
+                for leftover in ("out", "dlt_dicts", "dlt_arrow"):
+                    shutil.rmtree(os.path.join(work, leftover), ignore_errors=True)
+                run = measure(command, stdin)
+                if run.returncode != 0:
+                    raise SystemExit(f"{name} failed with exit code {run.returncode}")
+                runs.append(run)
+            results[name] = (statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+        floor = results["floor (orjson + 3 columns + write_table)"][0]
+        rows = [[name, f"{s:.2f}", f"{args.records / s:,.0f}", f"{mb / s:.1f}", f"{floor / s:.2f}x", f"{rss:.0f}"]
+                for name, (s, rss) in results.items()]
+        print(f"Throughput, {args.records:,} records in {args.streams} stream(s), {mb:.0f} MB of messages; {machine()}")
+        print(table(["run", "seconds", "records/s", "MB/s", "vs floor (speed)", "peak RSS MB"], rows))
+        return rows
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
