@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: install demo test unit bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: install
+# Azurite (Azure Blob Storage) for the integration tests, from npm.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+demo: $(VENV)/.installed
 	rm -rf demo-output
 	$(VENV)/bin/destination-databricks write \
 	  --config integration_tests/sample/config_local.json \
@@ -28,4 +33,4 @@ unit: install
 	$(PY) -m pytest unit_tests
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) node_modules demo-output .pytest_cache

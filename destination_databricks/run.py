@@ -36,6 +36,8 @@ def run(args: list[str] | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_ProtocolLogHandler(output)]
     root.setLevel(logging.INFO)
+    for noisy in ("azure", "botocore", "urllib3", "databricks.sql"):  # one line per HTTP request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args[:1] == ["write"]:
             # The hot path skips airbyte-cdk entirely: importing it costs about 2 s per sync.

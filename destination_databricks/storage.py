@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .config import Config, LocalStorage, S3Storage
+from .config import AzureStorage, Config, LocalStorage, S3Storage
 from .errors import ConfigError
 from .naming import TableName, sanitize
 from .records.schema_json import json_schema_of
@@ -19,13 +19,13 @@ from .staging.filename import DEFAULT_PATTERN, FileNamer
 from .staging.local import STAGING_FOLDER
 
 logger = logging.getLogger("airbyte")
-_NAMES = {"AzureStorage": "AZURE_BLOB_STORAGE", "ManagedTablesStorage": "MANAGED_TABLES_STORAGE"}
+_NAMES = {"ManagedTablesStorage": "MANAGED_TABLES_STORAGE"}
 
 
 def _unavailable(config: Config) -> ConfigError:
     kind = _NAMES.get(type(config.storage).__name__, type(config.storage).__name__)
     return ConfigError(f"Data source {kind} is not available in this version of the connector yet; "
-                       "use data_source_type LOCAL or S3_STORAGE.")
+                       "use data_source_type LOCAL, S3_STORAGE or AZURE_BLOB_STORAGE.")
 
 
 def _schemas(config: Config) -> set[str]:
@@ -129,6 +129,76 @@ def _s3(config: Config, storage: S3Storage, sync_id: str):
                 stager.close()
 
 
+# --- Azure Blob Storage + Databricks ----------------------------------------------------------------
+def _azure_loader(config: Config, storage: AzureStorage, sync_id: str = "", *, patient: bool = True):
+    from .loading.databricks import DatabricksLoader
+    from .loading.sql_client import RetryPolicy, SqlClient
+    from .staging import azure
+
+    def location(table: TableName) -> str:
+        return azure.abfss(storage, f"{table.schema}/{table.table}")
+
+    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
+    # A table whose name is gone is created anew; Delta data left at its location is not read from here.
+    return DatabricksLoader(SqlClient(config.databricks, retry), config.catalog, location, lambda _: None,
+                            _schemas(config), csv_options=azure.CSV_OPTIONS, sync_id=sync_id)
+
+
+@contextlib.contextmanager
+def _azure(config: Config, storage: AzureStorage, sync_id: str):
+    from .staging.azure import AzureStager
+
+    namer = FileNamer(DEFAULT_PATTERN, platform_sync_id(sync_id), extension="csv")
+    stager = AzureStager(storage, sync_id, namer)
+    loader = _azure_loader(config, storage, sync_id)
+    try:
+        stager.start()
+        yield stager, loader
+    finally:
+        try:
+            loader.close()
+        finally:
+            if config.purge_staging_data:
+                stager.purge()
+            else:
+                stager.close()
+
+
+def _azure_error(exc: Exception, storage: AzureStorage, action: str) -> ConfigError:
+    code = getattr(exc, "error_code", None) or ""
+    where = f"container {storage.container!r} of account {storage.account!r}"
+    if code == "ContainerNotFound":
+        return ConfigError(f"Azure has no {where} (azure_blob_storage_container_name).")
+    if code == "AuthorizationPermissionMismatch":
+        return ConfigError(f"The SAS token lacks the permission to {action} in {where} (azure_blob_storage_sas_token): "
+                           "it needs read, write, delete and list.")
+    if code in ("AuthenticationFailed", "AuthorizationFailure", "InvalidQueryParameterValue"):
+        return ConfigError(f"Azure rejected the SAS token for {where} (azure_blob_storage_sas_token).")
+    return ConfigError(f"Could not {action} in {where} ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
+                       "check azure_blob_storage_account_name and azure_blob_storage_endpoint_domain_name.")
+
+
+def _check_azure(config: Config, storage: AzureStorage) -> None:
+    from .staging import azure
+
+    check_id = uuid.uuid4().hex
+    client = azure.container_client(storage)
+    name = f"_airbyte_check_{check_id}"
+    for action, call in (("write a test blob", lambda: client.upload_blob(name, b"airbyte check")),
+                         ("list blobs", lambda: list(client.list_blobs(name_starts_with=name))),
+                         ("delete a test blob", lambda: client.delete_blob(name))):
+        try:
+            call()
+        except Exception as exc:
+            raise _azure_error(exc, storage, action) from None
+    loader = _azure_loader(config, storage, patient=False)
+    try:
+        _check_sql(config, loader, azure.abfss(storage, f"_airbyte_check_{check_id}/table"), check_id)
+    finally:
+        with contextlib.suppress(Exception):
+            azure.delete_prefix(client, f"_airbyte_check_{check_id}")
+
+
 @contextlib.contextmanager
 def connect(config: Config, sync_id: str):
     """The stager and loader of one sync; staging is purged on the way out if so configured."""
@@ -138,6 +208,9 @@ def connect(config: Config, sync_id: str):
             yield pair
     elif isinstance(storage, S3Storage):
         with _s3(config, storage, sync_id) as pair:
+            yield pair
+    elif isinstance(storage, AzureStorage):
+        with _azure(config, storage, sync_id) as pair:
             yield pair
     else:
         raise _unavailable(config)
@@ -184,7 +257,6 @@ def _s3_error(exc: Exception, storage: S3Storage, action: str) -> ConfigError:
 
 
 def _check_s3(config: Config, storage: S3Storage) -> None:
-    from .loading import sql
     from .staging import s3
 
     FileNamer(storage.file_name_pattern, "check").validate()
@@ -199,22 +271,29 @@ def _check_s3(config: Config, storage: S3Storage) -> None:
         client.delete_object(Bucket=storage.bucket, Key=key)
     except Exception as exc:
         raise _s3_error(exc, storage, "delete a test object") from None
-    # A uniquely named table, so concurrent checks cannot collide.
     loader = _databricks_loader(config, storage, patient=False)
-    table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
-    location = s3.uri(storage, s3.key_prefix(storage, f"_airbyte_check_{check_id}", "table"))
-    schema = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),
-                        ("_airbyte_data", pa.string())])
-    client_sql = loader.client
     try:
-        client_sql.execute(sql.create_schema(config.catalog, table.schema), f"create schema {table.schema}")
-        client_sql.execute(sql.create_table(config.catalog, table, schema, location, "Airbyte connection check"),
-                           "create a test table")
-        client_sql.execute(sql.drop_table(config.catalog, table), "drop the test table")
+        _check_sql(config, loader, s3.uri(storage, s3.key_prefix(storage, f"_airbyte_check_{check_id}", "table")), check_id)
     finally:
-        client_sql.close()
         with contextlib.suppress(Exception):
             s3.delete_prefix(client, storage.bucket, s3.key_prefix(storage, f"_airbyte_check_{check_id}"))
+
+
+def _check_sql(config: Config, loader, location: str, check_id: str) -> None:
+    """Create and drop a uniquely named table at ``location``, so concurrent checks cannot collide."""
+    from .loading import sql
+
+    table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
+    schema = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),
+                        ("_airbyte_data", pa.string())])
+    client = loader.client
+    try:
+        client.execute(sql.create_schema(config.catalog, table.schema), f"create schema {table.schema}")
+        client.execute(sql.create_table(config.catalog, table, schema, location, "Airbyte connection check"),
+                       "create a test table")
+        client.execute(sql.drop_table(config.catalog, table), "drop the test table")
+    finally:
+        client.close()
 
 
 def check_storage(config: Config) -> None:
@@ -224,6 +303,8 @@ def check_storage(config: Config) -> None:
         _check_local(storage)
     elif isinstance(storage, S3Storage):
         _check_s3(config, storage)
+    elif isinstance(storage, AzureStorage):
+        _check_azure(config, storage)
     else:
         raise _unavailable(config)
 
@@ -238,6 +319,8 @@ def discover_catalog(config: Config) -> dict:
         loader = DeltaRsLoader(storage.path, "discover", _schemas(config))
     elif isinstance(storage, S3Storage):
         loader = _databricks_loader(config, storage)
+    elif isinstance(storage, AzureStorage):
+        loader = _azure_loader(config, storage)
     else:
         raise _unavailable(config)
     try:

@@ -1,6 +1,6 @@
 import pytest
 
-from .destinations import LocalDestination, S3DatabricksDestination
+from .destinations import AzureDatabricksDestination, LocalDestination, S3DatabricksDestination
 from .warehouse_fixture import local_warehouse
 
 
@@ -11,8 +11,12 @@ def warehouse():
         yield details
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "azure"])
 def destination(request, tmp_path):
     if request.param == "local":
         return LocalDestination(tmp_path / "out")
-    return S3DatabricksDestination(request.getfixturevalue("warehouse"))
+    warehouse = request.getfixturevalue("warehouse")
+    if request.param == "s3":
+        return S3DatabricksDestination(warehouse)
+    assert warehouse["azure_endpoint"], "Azurite is not installed: run `make install` (npm install)"
+    return AzureDatabricksDestination(warehouse)

@@ -34,12 +34,15 @@ class DatabricksLoader:
     concurrent_loads = 1  # one SQL session, used from one thread
 
     def __init__(self, client: SqlClient, catalog: str, location: Callable[[TableName], str | None],
-                 schema_at: Callable[[str], pa.Schema | None], schemas: set[str]):
+                 schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
+                 sync_id: str = ""):
         self.client = client
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
         self.schema_at = schema_at  # the Delta schema at a location, if a table is there
         self.schemas = schemas
+        self.csv_options = csv_options or {}
+        self.sync_id = sync_id
         self._known: dict[TableName, pa.Schema | None] = {}
         self._created_schemas: set[str] = set()
 
@@ -78,7 +81,27 @@ class DatabricksLoader:
             self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment), f"create table {table}")
             existing = staged.schema
         grows = any(name not in existing.names for name in staged.schema.names)
-        source = sql.delta_path(staged.location)
+        if staged.format == "csv" and not staged.files:  # nothing staged: an empty source of the table's shape
+            self._load_from(f"{sql.table_ref(self.catalog, table)} WHERE FALSE", staged, mode, grows=False)
+        elif staged.format == "csv":
+            self._load_csv(staged, mode, grows)
+        else:
+            self._load_from(sql.delta_path(staged.location), staged, mode, grows)
+        self._known[table] = normalize(staged.schema)
+
+    def _load_csv(self, staged: StagedTable, mode: str, grows: bool) -> None:
+        """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
+        table = staged.table
+        tmp = TableName(table.schema, f"_airbyte_tmp_{self.sync_id.replace('-', '')[:12]}_{table.table}"[:120])
+        self.client.execute(sql.create_csv_table(self.catalog, tmp, staged.schema, staged.location, self.csv_options),
+                            f"read the staged CSV of {table}")
+        try:
+            self._load_from(sql.table_ref(self.catalog, tmp), staged, mode, grows)
+        finally:
+            self.client.execute(sql.drop_table(self.catalog, tmp), f"drop the temporary table of {table}")
+
+    def _load_from(self, source: str, staged: StagedTable, mode: str, grows: bool) -> None:
+        table = staged.table
         if mode == "overwrite":
             if grows:
                 self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
@@ -90,7 +113,6 @@ class DatabricksLoader:
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
-        self._known[table] = normalize(staged.schema)
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
@@ -102,6 +124,8 @@ class DatabricksLoader:
                     continue
                 raise
             for name in sorted(listing.column("tableName").to_pylist()):
+                if name.startswith(("_airbyte_tmp_", "_airbyte_connection_test_")):
+                    continue  # the connector's own scratch tables, not streams
                 table = TableName(schema, name)
                 found[table] = self._columns(table)
         return found

@@ -93,6 +93,13 @@ def overwrite(catalog: str, table: TableName, source: str) -> str:
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} SELECT * FROM {source}"
 
 
+def create_csv_table(catalog: str, table: TableName, schema: pa.Schema, location: str, options: dict[str, str]) -> str:
+    """A temporary table over staged CSV files, typed as the destination table is."""
+    opts = ", ".join(f"{quote(k)} {literal(v)}" for k, v in options.items())
+    return (f"CREATE TABLE {table_ref(catalog, table)} ({column_list(schema)}) USING CSV "
+            f"LOCATION {literal(location)} OPTIONS ({opts})")
+
+
 def add_columns_from(catalog: str, table: TableName, source: str) -> str:
     """Add the columns of ``source`` the table lacks (nullable), touching no row.
 

@@ -26,6 +26,7 @@ class StagedTable:
     location: str
     files: list[StagedFile]
     schema: pa.Schema
+    format: str = "delta"  # "delta": a Delta table at location; "csv": a folder of CSV files with a header
 
 
 class Stager(Protocol):

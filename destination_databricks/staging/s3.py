@@ -6,10 +6,7 @@ wait in memory, so a slow store slows the sync down instead of growing it.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
-import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -21,18 +18,11 @@ from ..errors import SystemFailure
 from ..naming import TableName
 from .base import StagedFile, StagedTable
 from .filename import FileNamer
+from .liveness import HEARTBEAT, Heartbeat, sweep
 from .parquet import write_parquet
 
 logger = logging.getLogger("airbyte")
 MULTIPART_CHUNK = 16 << 20
-HEARTBEAT = "_airbyte_sync_alive"
-HEARTBEAT_SECONDS = 60.0
-_SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/$")
-
-
-def stale_after_seconds() -> float:
-    """Staging whose heartbeat is older than this belongs to a dead sync (default 15 minutes)."""
-    return float(os.environ.get("DESTINATION_DATABRICKS_STALE_STAGING_SECONDS") or 900)
 
 
 def storage_options(storage: S3Storage) -> dict[str, str]:
@@ -80,6 +70,7 @@ def delete_prefix(client, bucket: str, prefix: str) -> int:
 class S3Stager:
     def __init__(self, storage: S3Storage, sync_id: str, namer: FileNamer, max_in_flight: int = 4):
         self.storage = storage
+        self.sync_id = sync_id
         self.sync_prefix = key_prefix(storage, sync_id)
         self.namer = namer
         self.client = s3_client(storage)
@@ -88,48 +79,28 @@ class S3Stager:
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._uploads: dict[TableName, list[Future]] = {}
         self._parts: dict[TableName, int] = {}
-        self._stop = threading.Event()
-        self._heartbeat: threading.Thread | None = None
+        self._heartbeat = Heartbeat(lambda: self.client.put_object(
+            Bucket=storage.bucket, Key=f"{self.sync_prefix}/{HEARTBEAT}", Body=b""))
 
-    # --- liveness: a heartbeat object tells other syncs this staging is in use ---------------------
+    # --- liveness (see liveness.py) ------------------------------------------------------------------
     def start(self) -> None:
         """Mark this sync's staging alive, keep it so, and clear staging left by dead syncs."""
-        self._beat()
-        self._heartbeat = threading.Thread(target=self._beat_forever, name="s3-heartbeat", daemon=True)
         self._heartbeat.start()
-        self.sweep_stale()
-
-    def _beat(self) -> None:
-        self.client.put_object(Bucket=self.storage.bucket, Key=f"{self.sync_prefix}/{HEARTBEAT}", Body=b"")
-
-    def _beat_forever(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                self._beat()
-            except Exception as exc:  # the next beat may succeed; staleness allows many misses
-                logger.warning("Could not refresh the staging heartbeat: %s", exc)
-
-    def sweep_stale(self) -> None:
         parent = key_prefix(self.storage) + "/" if self.storage.path else ""
-        now = dt.datetime.now(dt.timezone.utc)
-        limit = stale_after_seconds()
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.storage.bucket, Prefix=parent, Delimiter="/")
-        for page in pages:
-            for common in page.get("CommonPrefixes", []):
-                folder = common["Prefix"][len(parent):]
-                if not _SYNC_FOLDER.match(folder) or common["Prefix"].rstrip("/") == self.sync_prefix:
-                    continue
-                prefix = common["Prefix"].rstrip("/")
-                try:
-                    seen = self.client.head_object(Bucket=self.storage.bucket, Key=f"{prefix}/{HEARTBEAT}")["LastModified"]
-                except Exception:
-                    listing = self.client.list_objects_v2(Bucket=self.storage.bucket, Prefix=prefix + "/", MaxKeys=1000)
-                    seen = max((o["LastModified"] for o in listing.get("Contents", [])), default=None)
-                if seen is None or (now - seen).total_seconds() > limit:
-                    deleted = delete_prefix(self.client, self.storage.bucket, prefix)
-                    logger.info("Removed %d staged objects of an interrupted sync under s3://%s/%s/",
-                                deleted, self.storage.bucket, prefix)
+        folders = [c["Prefix"][len(parent):].rstrip("/") for page in pages for c in page.get("CommonPrefixes", [])]
+
+        def last_seen(folder: str):
+            prefix = parent + folder
+            try:
+                return self.client.head_object(Bucket=self.storage.bucket, Key=f"{prefix}/{HEARTBEAT}")["LastModified"]
+            except Exception:
+                listing = self.client.list_objects_v2(Bucket=self.storage.bucket, Prefix=prefix + "/", MaxKeys=1000)
+                return max((o["LastModified"] for o in listing.get("Contents", [])), default=None)
+
+        sweep(folders, self.sync_id, last_seen, lambda folder: delete_prefix(self.client, self.storage.bucket, parent + folder),
+              f"s3://{self.storage.bucket}/{self.storage.path}")
 
     def location(self, table: TableName) -> str:
         return uri(self.storage, f"{self.sync_prefix}/{table.schema}/{table.table}")
@@ -180,5 +151,5 @@ class S3Stager:
         logger.info("Purged %d staged objects under s3://%s/%s/", deleted, self.storage.bucket, self.sync_prefix)
 
     def close(self) -> None:
-        self._stop.set()
+        self._heartbeat.stop()
         self._pool.shutdown(wait=True)

@@ -7,6 +7,19 @@ from dataclasses import asdict, dataclass
 
 HTTP_PATH = "sql/1.0/warehouses/local"
 BUCKET = "airbyte-staging"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AZURITE = os.path.join(ROOT, "node_modules", ".bin", "azurite-blob")
+AZURE_ACCOUNT = "devstoreaccount1"  # Azurite's well-known development account and key
+AZURE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURE_CONTAINER = "airbyte-staging"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass
@@ -22,6 +35,10 @@ class Details:
     s3_access_key_id: str
     s3_secret_access_key: str
     s3_region: str
+    azure_endpoint: str = ""  # "" when Azurite is not installed (npm install)
+    azure_account: str = ""
+    azure_container: str = ""
+    azure_sas_token: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +80,8 @@ class LocalWarehouse:
         boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
                      region_name="us-east-1").create_bucket(Bucket=BUCKET)
 
+        azure = self._start_azurite()
+
         from pysail.spark import SparkConnectServer
         from pyspark.sql import SparkSession
 
@@ -82,7 +101,42 @@ class LocalWarehouse:
         self._stoppers.append(http.shutdown)
         return Details(hostname="http://127.0.0.1", port=http.server_address[1], http_path=HTTP_PATH,
                        token=self.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
-                       s3_secret_access_key=secret, s3_region="us-east-1")
+                       s3_secret_access_key=secret, s3_region="us-east-1", **azure)
+
+    def _start_azurite(self) -> dict:
+        """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""
+        import datetime as dt
+        import subprocess
+        import time
+
+        if not os.path.exists(AZURITE):
+            return {}
+        port = _free_port()
+        proc = subprocess.Popen([AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                                 "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._stoppers.append(lambda: (proc.terminate(), proc.wait(10)))
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ["AZURE_STORAGE_USE_EMULATOR"] = "true"
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = endpoint
+        from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+        import socket
+
+        for _ in range(200):  # wait until Azurite listens (node starts in about a second)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        service = BlobServiceClient(f"{endpoint}/{AZURE_ACCOUNT}", credential={"account_name": AZURE_ACCOUNT, "account_key": AZURE_KEY})
+        service.create_container(AZURE_CONTAINER)
+        sas = generate_container_sas(AZURE_ACCOUNT, AZURE_CONTAINER, account_key=AZURE_KEY,
+                                     permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True,
+                                                                        add=True, create=True),
+                                     expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12))
+        return {"azure_endpoint": endpoint, "azure_account": AZURE_ACCOUNT, "azure_container": AZURE_CONTAINER,
+                "azure_sas_token": sas}
 
     def stop(self) -> None:
         for stop in reversed(self._stoppers):

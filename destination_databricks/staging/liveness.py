@@ -1,0 +1,60 @@
+"""Telling a dead sync's staging from a running one's, on object stores that have no locks.
+
+Each sync keeps a heartbeat object in its staging folder fresh; another sync removes staging folders
+(named by a sync's UUID) whose heartbeat, or newest object, is older than the staleness limit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import threading
+from typing import Callable, Iterable
+
+logger = logging.getLogger("airbyte")
+HEARTBEAT = "_airbyte_sync_alive"
+HEARTBEAT_SECONDS = 60.0
+SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def stale_after_seconds() -> float:
+    """Staging whose heartbeat is older than this belongs to a dead sync (default 15 minutes)."""
+    return float(os.environ.get("DESTINATION_DATABRICKS_STALE_STAGING_SECONDS") or 900)
+
+
+class Heartbeat:
+    """Calls ``beat`` now and then every minute on a daemon thread until stopped."""
+
+    def __init__(self, beat: Callable[[], None]):
+        self.beat = beat
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="staging-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.beat()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.beat()
+            except Exception as exc:  # the next beat may succeed; staleness allows many misses
+                logger.warning("Could not refresh the staging heartbeat: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def sweep(folders: Iterable[str], own: str, last_seen: Callable[[str], dt.datetime | None],
+          delete: Callable[[str], int], where: str) -> None:
+    """Delete each sync folder but ``own`` whose last sign of life is older than the limit."""
+    now = dt.datetime.now(dt.timezone.utc)
+    limit = stale_after_seconds()
+    for folder in folders:
+        if folder == own or not SYNC_FOLDER.match(folder):
+            continue
+        seen = last_seen(folder)
+        if seen is None or (now - seen).total_seconds() > limit:
+            deleted = delete(folder)
+            logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, where, folder)
