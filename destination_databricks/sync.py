@@ -149,12 +149,13 @@ class Sync:
                 except TypeError:  # a stream "name" that is a list or object
                     stream = None
                 if stream is None:
+                    name = f"{key[0]}.{key[1]}" if key[0] else f"{key[1]}"
                     raise InputError(
-                        f"Input line {number}: a record for stream '{StreamKey(*key)}', which is not in the configured catalog."
+                        f"Input line {number}: a record for stream '{name}', which is not in the configured catalog."
                     )
                 data = record.get("data")
                 if data.__class__ is not dict:
-                    raise InputError(f"Input line {number}: the record's 'data' of stream '{key}' is not an object.")
+                    raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
                 emitted_at = record.get("emitted_at")
                 if emitted_at.__class__ is not int:
                     emitted_at = _emitted_at(emitted_at)

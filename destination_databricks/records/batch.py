@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from itertools import repeat
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 from .columns import Column, arrow_schema
 
 _MIN_LONG, _MAX_LONG = -(2**63), 2**63 - 1
+_DEEPEST = 4000
 _DECIMAL_LIMIT = 10**38
 _WIDE = Context(prec=80)  # room for 38 digits and exponents; the default has 28
 
@@ -28,7 +30,10 @@ def dumps(value: Any) -> str:
     """JSON text of ``value``; integers beyond 64 bits and NaN/Infinity are written as they came."""
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # orjson refuses integers beyond 64 bits
+    except TypeError:  # orjson refuses integers beyond 64 bits, and nesting deeper than 254 levels
+        # Input nesting is bounded by orjson's parser (1,024 levels), so this limit is always enough.
+        if sys.getrecursionlimit() < _DEEPEST:
+            sys.setrecursionlimit(_DEEPEST)
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
