@@ -182,7 +182,7 @@ def _check_azure(config: Config, storage: AzureStorage) -> None:
     from .staging import azure
 
     check_id = uuid.uuid4().hex
-    client = azure.container_client(storage)
+    client = azure.container_client(storage, patient=False)
     name = f"_airbyte_check_{check_id}"
     for action, call in (("write a test blob", lambda: client.upload_blob(name, b"airbyte check")),
                          ("list blobs", lambda: list(client.list_blobs(name_starts_with=name))),

@@ -52,7 +52,8 @@ def read_delta(location: str) -> tuple[pa.Table, dict]:
     for path in sorted(files):
         table = pq.read_table(os.path.join(location, urllib.parse.unquote(path)))
         # Delta reads columns by name; a file missing a column reads it as null.
-        columns = [table.column(n) if n in table.column_names else pa.nulls(table.num_rows) for n in names]
+        by_name = dict(zip(table.column_names, table.columns))
+        columns = [by_name[n] if n in by_name else pa.nulls(table.num_rows) for n in names]
         tables.append(pa.table(columns, names=names))
     if not tables:
         return pa.table({n: [] for n in names}), metadata

@@ -58,21 +58,19 @@ def test_check_names_a_missing_field(tmp_path):
     assert status["status"] == "FAILED" and "databricks_http_path" in status["message"]
 
 
-AZURE_CONFIG = {**S3_CONFIG, "data_source": {
-    "data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "acct",
-    "azure_blob_storage_container_name": "c", "azure_blob_storage_sas_token": "sv=2020&sig=sEcReT/KeyValue"}}
+MANAGED_CONFIG = {**S3_CONFIG, "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}}
 
 
 def test_unfinished_data_sources_fail_clearly_without_leaking_secrets(tmp_path):
-    path = write_json(tmp_path / "c.json", AZURE_CONFIG)
+    path = write_json(tmp_path / "c.json", MANAGED_CONFIG)
     checked = run(["check", "--config", path])
     assert checked.messages[-1]["connectionStatus"]["status"] == "FAILED"
-    assert "AZURE_BLOB_STORAGE" in checked.messages[-1]["connectionStatus"]["message"]
+    assert "MANAGED_TABLES_STORAGE" in checked.messages[-1]["connectionStatus"]["message"]
     written = run(["write", "--config", path, "--catalog", write_json(tmp_path / "k.json", catalog(stream("s")))],
                   lines(record("s", {"a": 1})))
     assert written.returncode != 0 and written.errors[0]["failure_type"] == "config_error"
     for output in (checked.stdout + checked.stderr, written.stdout + written.stderr):
-        for secret in ("dapiTOPSECRET123", "sv=2020&sig=sEcReT/KeyValue"):
+        for secret in ("dapiTOPSECRET123",):
             assert secret not in output
 
 
@@ -111,3 +109,18 @@ def test_discover_reports_written_tables_with_their_columns(tmp_path):
     properties = streams["users"]["json_schema"]["properties"]
     assert properties["id"]["type"] == ["null", "integer"] and properties["when"]["format"] == "date-time"
     assert "_airbyte_data" in properties
+
+
+def test_check_of_an_unreachable_azure_account_answers_quickly(tmp_path):
+    import time
+
+    config = {**S3_CONFIG, "data_source": {
+        "data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "acct",
+        "azure_blob_storage_container_name": "c", "azure_blob_storage_sas_token": "sv=2020&sig=sEcReT%2FKeyValue",
+        "azure_blob_storage_endpoint_domain_name": "http://127.0.0.1:9"}}
+    started = time.monotonic()
+    checked = run(["check", "--config", write_json(tmp_path / "c.json", config)])
+    status = checked.messages[-1]["connectionStatus"]
+    assert status["status"] == "FAILED" and "azure_blob_storage_endpoint_domain_name" in status["message"]
+    assert time.monotonic() - started < 60
+    assert "sEcReT" not in checked.stdout + checked.stderr

@@ -42,10 +42,12 @@ def abfss(storage: AzureStorage, path: str) -> str:
     return f"abfss://{storage.container}@{storage.account}.{dfs}/{path}"
 
 
-def container_client(storage: AzureStorage):
+def container_client(storage: AzureStorage, *, patient: bool = True):
+    """``patient`` for syncs (the SDK's retries); a check answers within seconds."""
     from azure.storage.blob import ContainerClient
 
-    return ContainerClient(account_url(storage), storage.container, credential=storage.sas_token.lstrip("?"))
+    quick = {} if patient else {"retry_total": 1, "connection_timeout": 10, "read_timeout": 30}
+    return ContainerClient(account_url(storage), storage.container, credential=storage.sas_token.lstrip("?"), **quick)
 
 
 def csv_bytes(batch: pa.RecordBatch) -> bytes:
