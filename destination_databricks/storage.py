@@ -89,11 +89,18 @@ def _local(config: Config, storage: LocalStorage, sync_id: str):
 
 
 # --- S3 + Databricks ---------------------------------------------------------------------------------
-def _databricks_loader(config: Config, storage: S3Storage, *, patient: bool = True):
+def _sql_client(config: Config, patient: bool):
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds."""
+    from .loading.sql_client import RetryPolicy, SqlClient
+
+    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
+    return SqlClient(config.databricks, retry)
+
+
+
+def _databricks_loader(config: Config, storage: S3Storage, *, patient: bool = True):
     from . import delta_files
     from .loading.databricks import DatabricksLoader
-    from .loading.sql_client import RetryPolicy, SqlClient
     from .staging import s3
 
     options = s3.storage_options(storage)
@@ -104,64 +111,51 @@ def _databricks_loader(config: Config, storage: S3Storage, *, patient: bool = Tr
     def schema_at(where: str) -> pa.Schema | None:
         return delta_files.read_schema(where, options)
 
-    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
-    return DatabricksLoader(SqlClient(config.databricks, retry), config.catalog, location, schema_at, _schemas(config))
+    return DatabricksLoader(_sql_client(config, patient), config.catalog, location, schema_at, _schemas(config))
 
 
 @contextlib.contextmanager
+def _remote(config: Config, stager, loader):
+    """An object-store stager and the Databricks loader for one sync, cleaned up whatever happens."""
+    try:
+        stager.start()
+        yield stager, loader
+    finally:
+        try:
+            loader.close()
+        finally:
+            if config.purge_staging_data:
+                stager.purge()
+            else:
+                stager.close()
+
+
 def _s3(config: Config, storage: S3Storage, sync_id: str):
     from .staging.s3 import S3Stager
 
     namer = FileNamer(storage.file_name_pattern, platform_sync_id(sync_id))
     namer.validate()
-    stager = S3Stager(storage, sync_id, namer)
-    loader = _databricks_loader(config, storage)
-    try:
-        stager.start()
-        yield stager, loader
-    finally:
-        try:
-            loader.close()
-        finally:
-            if config.purge_staging_data:
-                stager.purge()
-            else:
-                stager.close()
+    return _remote(config, S3Stager(storage, sync_id, namer), _databricks_loader(config, storage))
 
 
 # --- Azure Blob Storage + Databricks ----------------------------------------------------------------
 def _azure_loader(config: Config, storage: AzureStorage, sync_id: str = "", *, patient: bool = True):
     from .loading.databricks import DatabricksLoader
-    from .loading.sql_client import RetryPolicy, SqlClient
     from .staging import azure
 
     def location(table: TableName) -> str:
         return azure.abfss(storage, f"{table.schema}/{table.table}")
 
-    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
     # A table whose name is gone is created anew; Delta data left at its location is not read from here.
-    return DatabricksLoader(SqlClient(config.databricks, retry), config.catalog, location, lambda _: None,
+    return DatabricksLoader(_sql_client(config, patient), config.catalog, location, lambda _: None,
                             _schemas(config), csv_options=azure.CSV_OPTIONS, sync_id=sync_id)
 
 
-@contextlib.contextmanager
 def _azure(config: Config, storage: AzureStorage, sync_id: str):
     from .staging.azure import AzureStager
 
     namer = FileNamer(DEFAULT_PATTERN, platform_sync_id(sync_id), extension="csv")
-    stager = AzureStager(storage, sync_id, namer)
-    loader = _azure_loader(config, storage, sync_id)
-    try:
-        stager.start()
-        yield stager, loader
-    finally:
-        try:
-            loader.close()
-        finally:
-            if config.purge_staging_data:
-                stager.purge()
-            else:
-                stager.close()
+    return _remote(config, AzureStager(storage, sync_id, namer), _azure_loader(config, storage, sync_id))
 
 
 def _azure_error(exc: Exception, storage: AzureStorage, action: str) -> ConfigError:

@@ -118,14 +118,14 @@ def test_new_table_takes_the_proposed_columns():
     assert table_columns(proposed, None, evolve=False) == proposed
 
 
-def test_buffer_pool_tracks_bytes_and_picks_the_largest():
+def test_buffer_pool_tracks_bytes_and_fullness():
     pool = BufferPool(budget_bytes=100, stream_batch_bytes=60, stream_batch_rows=3)
     assert pool.add("a", {"x": 1}, 1, 30) is False
     assert pool.add("b", {"x": 1}, 1, 50) is False
     a = pool.buffers["a"]
-    assert not pool.full(a) and not pool.over_budget() and pool.largest() == "b"
+    assert not pool.full(a) and not pool.over_budget()
     assert pool.add("a", {"x": 2}, 2, 30) is True
-    assert pool.total == 110 and pool.over_budget() and pool.largest() == "a" and pool.full(a)
+    assert pool.total == 110 and pool.over_budget() and pool.to_evict() == ["a"] and pool.full(a)
     taken = pool.take("a")
     assert len(taken) == 2 and pool.total == 50 and "a" not in pool.buffers
 
@@ -138,3 +138,10 @@ def test_buffer_keeps_verbatim_json_for_exactly_parsed_records():
     buffer = pool.buffers["s"]
     texts = [t if isinstance(t, str) else t.decode() for t in buffer.data_json()]
     assert texts == ['{"big":1180591620717411303424}', '{"n":NaN}', '{"plain":1}']
+
+
+def test_eviction_brings_the_pool_down_to_half_its_budget_largest_first():
+    pool = BufferPool(budget_bytes=100, stream_batch_bytes=10**6, stream_batch_rows=10**6)
+    for key, size in [("a", 10), ("b", 40), ("c", 30), ("d", 25)]:
+        pool.add(key, {}, 1, size)
+    assert pool.over_budget() and pool.to_evict() == ["b", "c"]

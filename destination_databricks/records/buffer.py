@@ -65,8 +65,21 @@ class BufferPool:
     def over_budget(self) -> bool:
         return self.total > self.budget_bytes
 
-    def largest(self) -> Any:
-        return max(self.buffers, key=lambda k: self.buffers[k].size)
+    def to_evict(self) -> list[Any]:
+        """The largest buffers that, flushed, bring the pool down to half its budget.
+
+        Evicting down to half, not just below the budget, keeps the scan over all buffers rare: with
+        10,000 streams, flushing one buffer at a time rescanned them on nearly every record.
+        """
+        target = self.budget_bytes // 2
+        ordered = sorted(self.buffers, key=lambda k: self.buffers[k].size, reverse=True)
+        evict, total = [], self.total
+        for key in ordered:
+            if total <= target:
+                break
+            evict.append(key)
+            total -= self.buffers[key].size
+        return evict
 
     def take(self, key: Any) -> StreamBuffer:
         buffer = self.buffers.pop(key)

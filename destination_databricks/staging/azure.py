@@ -6,19 +6,17 @@ any size stay digits in `_airbyte_data` (JSON text) and DECIMAL(38,0) columns.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..config import AzureStorage
-from ..errors import SystemFailure
 from ..naming import TableName
 from .base import StagedFile, StagedTable
 from .filename import FileNamer
 from .liveness import HEARTBEAT, Heartbeat, sweep
+from .uploads import Uploads
 
 logger = logging.getLogger("airbyte")
 CSV_OPTIONS = {"header": "true", "multiLine": "true", "escape": '"', "nanValue": "nan", "positiveInf": "inf",
@@ -75,10 +73,7 @@ class AzureStager:
         self.sync_id = sync_id
         self.namer = namer
         self.client = container_client(storage)
-        self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="azure-upload")
-        self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._uploads: dict[TableName, list[Future]] = {}
-        self._parts: dict[TableName, int] = {}
+        self._uploads = Uploads(max_in_flight)
         self._loads: dict[TableName, int] = {}  # files between two seals share a folder of their own
         self._heartbeat = Heartbeat(lambda: self.client.upload_blob(f"{sync_id}/{HEARTBEAT}", b"", overwrite=True))
 
@@ -98,29 +93,15 @@ class AzureStager:
     def folder(self, table: TableName) -> str:
         return f"{self.sync_id}/{table.schema}/{table.table}/load_{self._loads.get(table, 0)}"
 
-    def _upload(self, name: str, body: bytes) -> None:
-        try:
-            self.client.upload_blob(name, body, overwrite=True, max_concurrency=4)
-        finally:
-            self._slots.release()
-
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
-        part = self._parts.get(table, 0)
-        self._parts[table] = part + 1
-        name = self.namer.name(part)
+        name = self.namer.name(self._uploads.next_part(table))
         body = csv_bytes(batch)
         blob = f"{self.folder(table)}/{name}"
-        self._slots.acquire()
-        self._uploads.setdefault(table, []).append(self._pool.submit(self._upload, blob, body))
+        self._uploads.submit(table, self.client.upload_blob, blob, body, overwrite=True, max_concurrency=4)
         return StagedFile(table, name, abfss(self.storage, blob), len(body), batch.num_rows)
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
-        for future in self._uploads.pop(table, []):
-            try:
-                future.result()
-            except Exception as exc:
-                raise SystemFailure(f"Uploading a staged CSV file of {table} to Azure container "
-                                    f"{self.storage.container!r} failed: {exc}") from exc
+        self._uploads.wait(table, f"Azure container {self.storage.container!r}")
         # Each load reads exactly these files: the folder of this seal, and the next files go to a new one.
         staged = StagedTable(table, abfss(self.storage, self.folder(table)), files, schema, format="csv")
         self._loads[table] = self._loads.get(table, 0) + 1
@@ -133,4 +114,4 @@ class AzureStager:
 
     def close(self) -> None:
         self._heartbeat.stop()
-        self._pool.shutdown(wait=True)
+        self._uploads.close()

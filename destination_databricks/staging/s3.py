@@ -7,8 +7,6 @@ wait in memory, so a slow store slows the sync down instead of growing it.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -19,6 +17,7 @@ from ..naming import TableName
 from .base import StagedFile, StagedTable
 from .filename import FileNamer
 from .liveness import HEARTBEAT, Heartbeat, sweep
+from .uploads import Uploads
 from .parquet import write_parquet
 
 logger = logging.getLogger("airbyte")
@@ -75,10 +74,7 @@ class S3Stager:
         self.namer = namer
         self.client = s3_client(storage)
         self.options = storage_options(storage)
-        self._pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="s3-upload")
-        self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._uploads: dict[TableName, list[Future]] = {}
-        self._parts: dict[TableName, int] = {}
+        self._uploads = Uploads(max_in_flight)
         self._heartbeat = Heartbeat(lambda: self.client.put_object(
             Bucket=storage.bucket, Key=f"{self.sync_prefix}/{HEARTBEAT}", Body=b""))
 
@@ -106,37 +102,23 @@ class S3Stager:
         return uri(self.storage, f"{self.sync_prefix}/{table.schema}/{table.table}")
 
     def _upload(self, key: str, body: pa.Buffer) -> None:
-        try:
-            from boto3.s3.transfer import TransferConfig
+        from boto3.s3.transfer import TransferConfig
 
-            self.client.upload_fileobj(pa.BufferReader(body), self.storage.bucket, key,
-                                       Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
-                                                             multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4))
-        finally:
-            self._slots.release()
+        self.client.upload_fileobj(pa.BufferReader(body), self.storage.bucket, key,
+                                   Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
+                                                         multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4))
 
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
-        part = self._parts.get(table, 0)
-        self._parts[table] = part + 1
-        name = self.namer.name(part)
+        name = self.namer.name(self._uploads.next_part(table))
         sink = pa.BufferOutputStream()
         write_parquet(sink, batch, avro_schema_json)
         body = sink.getvalue()
         key = f"{self.sync_prefix}/{table.schema}/{table.table}/{name}"
-        self._slots.acquire()  # back-pressure: wait while max_in_flight uploads are pending
-        self._uploads.setdefault(table, []).append(self._pool.submit(self._upload, key, body))
+        self._uploads.submit(table, self._upload, key, body)
         return StagedFile(table, name, uri(self.storage, key), body.size, batch.num_rows)
 
-    def _wait(self, table: TableName) -> None:
-        for future in self._uploads.pop(table, []):
-            try:
-                future.result()
-            except Exception as exc:
-                raise SystemFailure(f"Uploading a staged file of {table} to S3 bucket "
-                                    f"{self.storage.bucket!r} failed: {exc}") from exc
-
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
-        self._wait(table)
+        self._uploads.wait(table, f"S3 bucket {self.storage.bucket!r}")
         location = self.location(table)
         data = [delta_files.DataFile(f.name, f.size, f.rows) for f in files]
         try:
@@ -152,4 +134,4 @@ class S3Stager:
 
     def close(self) -> None:
         self._heartbeat.stop()
-        self._pool.shutdown(wait=True)
+        self._uploads.close()
