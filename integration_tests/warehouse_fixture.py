@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from contextlib import contextmanager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -13,11 +14,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @contextmanager
 def local_warehouse(token: str | None = None):
     args = [sys.executable, "-m", "integration_tests.local_warehouse"] + (["--token", token] if token else [])
-    proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
     try:
         line = proc.stdout.readline()
         if not line:
-            raise RuntimeError("the local warehouse did not start")
+            proc.wait(timeout=20)
+            log.seek(0)
+            raise RuntimeError("the local warehouse did not start:\n" + log.read().decode(errors="replace")[-3000:])
         yield json.loads(line)
     finally:
         proc.stdin.close()
@@ -26,3 +30,4 @@ def local_warehouse(token: str | None = None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
