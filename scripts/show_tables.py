@@ -14,11 +14,11 @@ def main(root: str, limit: int = 5) -> None:
         if "_delta_log" not in dirnames:
             continue
         dirnames.clear()
+        delta = DeltaTable(dirpath)
         # QueryBuilder rather than to_pyarrow_table(), which can abort at exit (delta-rs #2184).
-        query = QueryBuilder().register("t", DeltaTable(dirpath)).execute("SELECT * FROM t")
-        table = pa.table(query.read_all())
+        table = pa.table(QueryBuilder().register("t", delta).execute("SELECT * FROM t").read_all())
         print(f"\n== {os.path.relpath(dirpath, root)}  ({table.num_rows} rows)")
-        print("   " + ", ".join(f"{f.name} {f.type}" for f in table.schema))
+        print("   " + ", ".join(f"{f.name} {f.type.type}" for f in delta.schema().fields))
         for row in table.slice(0, limit).to_pylist():
             print("   ", {k: (str(v) if v is not None else None) for k, v in row.items() if k != "_airbyte_ab_id"})
 
