@@ -127,7 +127,10 @@ def _remote(config: Config, stager, loader):
             if config.purge_staging_data:
                 stager.purge()
             else:
-                stager.close()
+                try:
+                    stager.keep()
+                finally:
+                    stager.close()
 
 
 def _s3(config: Config, storage: S3Storage, sync_id: str):

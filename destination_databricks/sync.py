@@ -1,7 +1,6 @@
 """One `write`: messages in, records buffered → staged → loaded, STATEs out once their records commit."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -18,7 +17,7 @@ from .errors import InputError
 from .loading.base import Loader
 from .messages import DIGITS_TO_ZERO, NINETEEN_DIGITS, parse_line
 from .naming import StreamKey
-from .records.batch import BatchBuilder
+from .records.batch import BatchBuilder, dumps_exact
 from .records.buffer import BufferPool
 from .records.columns import table_columns
 from .staging.base import StagedFile, Stager
@@ -167,7 +166,7 @@ class Sync:
                 self.uncommitted_bytes += size
                 if stream.plan.mode == "append":
                     self.dirty.add(key)
-                if pool.add(key, data, emitted_at, size, _verbatim(data) if exact else None):
+                if pool.add(key, data, emitted_at, size, dumps_exact(data) if exact else None):
                     if pool.full(pool.buffers[key]):
                         self._flush(stream)
                     if pool.over_budget():
@@ -267,5 +266,3 @@ def _emitted_at(value: object) -> int:
     return int(time.time() * 1000)
 
 
-def _verbatim(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -104,3 +104,23 @@ def test_the_warehouse_executes_the_connectors_statements_verbatim(tmp_path, s3d
     table = DeltaTable(f"s3://{s3dest.w['s3_bucket']}/{s3dest.path}/default/s", storage_options=options)
     rows = pa.table(QueryBuilder().register("t", table).execute("SELECT id, _airbyte_data FROM t").read_all()).to_pylist()
     assert [(r["id"], json.loads(r["_airbyte_data"])) for r in rows] == [(1, {"id": 1})]
+
+
+def test_staging_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path, s3dest):
+    import uuid
+
+    cat = write_json(tmp_path / "k.json", catalog(stream("s", {"id": {"type": "integer"}})))
+    kept_config = write_json(tmp_path / "kept.json", s3dest.config(purge_staging_data=False))
+    config = write_json(tmp_path / "c.json", s3dest.config())
+    assert run(["write", "--config", kept_config, "--catalog", cat], lines(record("s", {"id": 1}))).returncode == 0
+    kept = {k.split("/")[2] for k in s3dest.staging_leftovers()}
+    other = str(uuid.uuid4())  # another sync's staging, heartbeat fresh
+    client = s3dest.s3()
+    for key in (f"{s3dest.path}/{other}/_airbyte_sync_alive", f"{s3dest.path}/{other}/default/s/part_0.parquet"):
+        client.put_object(Bucket=s3dest.w["s3_bucket"], Key=key, Body=b"")
+    assert run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 2}))).returncode == 0
+    assert {k.split("/")[2] for k in s3dest.staging_leftovers()} == kept | {other}  # a live sync's is spared
+    dead = run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 3})),
+               env={"DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})  # every heartbeat now counts as old
+    assert dead.returncode == 0
+    assert {k.split("/")[2] for k in s3dest.staging_leftovers()} == kept  # dead removed, kept-on-purpose stays

@@ -26,15 +26,20 @@ _DECIMAL_LIMIT = 10**38
 _WIDE = Context(prec=80)  # room for 38 digits and exponents; the default has 28
 
 
+def dumps_exact(value: Any) -> str:
+    """JSON text by the json module: integers of any size, NaN/Infinity as they came, any depth."""
+    # Input nesting is bounded by orjson's parser (1,024 levels), so this limit is always enough.
+    if sys.getrecursionlimit() < _DEEPEST:
+        sys.setrecursionlimit(_DEEPEST)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    """JSON text of ``value``; integers beyond 64 bits and NaN/Infinity are written as they came."""
+    """JSON text of ``value``: orjson, or ``dumps_exact`` for what orjson refuses."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson refuses integers beyond 64 bits, and nesting deeper than 254 levels
-        # Input nesting is bounded by orjson's parser (1,024 levels), so this limit is always enough.
-        if sys.getrecursionlimit() < _DEEPEST:
-            sys.setrecursionlimit(_DEEPEST)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return dumps_exact(value)
 
 
 def _array(values: list, arrow_type: pa.DataType, fit: Callable[[Any], Any]) -> pa.Array:

@@ -28,15 +28,11 @@ AIRBYTE_SCHEMA = pa.schema(
     ]
 )
 
-# How a value becomes a column value; see records/batch.py for each.
-KINDS = ("string", "json", "text", "long", "double", "boolean", "decimal", "date", "timestamp", "other")
-
-
 @dataclass(frozen=True)
 class Column:
     name: str  # the column in the table
     key: str | None  # the record property it is read from; None for a table column the stream lacks
-    kind: str
+    kind: str  # how a value becomes a column value: see column_array in records/batch.py
     type: pa.DataType
 
 

@@ -15,7 +15,7 @@ from ..config import AzureStorage
 from ..naming import TableName
 from .base import StagedFile, StagedTable
 from .filename import FileNamer
-from .liveness import HEARTBEAT, Heartbeat, sweep
+from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
 from .uploads import Uploads
 
 logger = logging.getLogger("airbyte")
@@ -88,7 +88,19 @@ class AzureStager:
             except Exception:
                 return max((b.last_modified for b in self.client.list_blobs(name_starts_with=folder + "/")), default=None)
 
-        sweep(folders, self.sync_id, last_seen, lambda folder: delete_prefix(self.client, folder), self.storage.container)
+        def kept(folder: str) -> bool:
+            try:
+                self.client.get_blob_client(f"{folder}/{KEPT}").get_blob_properties()
+                return True
+            except Exception:
+                return False
+
+        sweep(folders, self.sync_id, last_seen, kept, lambda folder: delete_prefix(self.client, folder),
+              self.storage.container)
+
+    def keep(self) -> None:
+        """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
+        self.client.upload_blob(f"{self.sync_id}/{KEPT}", b"", overwrite=True)
 
     def folder(self, table: TableName) -> str:
         return f"{self.sync_id}/{table.schema}/{table.table}/load_{self._loads.get(table, 0)}"

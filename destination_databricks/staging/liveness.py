@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 logger = logging.getLogger("airbyte")
 HEARTBEAT = "_airbyte_sync_alive"
+KEPT = "_airbyte_sync_kept"  # written when purge_staging_data is off: the staging is kept on purpose
 HEARTBEAT_SECONDS = 60.0
 SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -47,14 +48,14 @@ class Heartbeat:
 
 
 def sweep(folders: Iterable[str], own: str, last_seen: Callable[[str], dt.datetime | None],
-          delete: Callable[[str], int], where: str) -> None:
-    """Delete each sync folder but ``own`` whose last sign of life is older than the limit."""
+          kept: Callable[[str], bool], delete: Callable[[str], int], where: str) -> None:
+    """Delete each sync folder but ``own`` whose last sign of life is older than the limit, unless kept."""
     now = dt.datetime.now(dt.timezone.utc)
     limit = stale_after_seconds()
     for folder in folders:
         if folder == own or not SYNC_FOLDER.match(folder):
             continue
         seen = last_seen(folder)
-        if seen is None or (now - seen).total_seconds() > limit:
+        if (seen is None or (now - seen).total_seconds() > limit) and not kept(folder):
             deleted = delete(folder)
             logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, where, folder)

@@ -16,7 +16,7 @@ from ..errors import SystemFailure
 from ..naming import TableName
 from .base import StagedFile, StagedTable
 from .filename import FileNamer
-from .liveness import HEARTBEAT, Heartbeat, sweep
+from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
 from .uploads import Uploads
 from .parquet import write_parquet
 
@@ -95,8 +95,20 @@ class S3Stager:
                 listing = self.client.list_objects_v2(Bucket=self.storage.bucket, Prefix=prefix + "/", MaxKeys=1000)
                 return max((o["LastModified"] for o in listing.get("Contents", [])), default=None)
 
-        sweep(folders, self.sync_id, last_seen, lambda folder: delete_prefix(self.client, self.storage.bucket, parent + folder),
+        def kept(folder: str) -> bool:
+            try:
+                self.client.head_object(Bucket=self.storage.bucket, Key=f"{parent}{folder}/{KEPT}")
+                return True
+            except Exception:
+                return False
+
+        sweep(folders, self.sync_id, last_seen, kept,
+              lambda folder: delete_prefix(self.client, self.storage.bucket, parent + folder),
               f"s3://{self.storage.bucket}/{self.storage.path}")
+
+    def keep(self) -> None:
+        """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
+        self.client.put_object(Bucket=self.storage.bucket, Key=f"{self.sync_prefix}/{KEPT}", Body=b"")
 
     def location(self, table: TableName) -> str:
         return uri(self.storage, f"{self.sync_prefix}/{table.schema}/{table.table}")
