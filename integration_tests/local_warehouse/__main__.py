@@ -1,6 +1,7 @@
 """`python -m integration_tests.local_warehouse`: start the local warehouse, print its connection details.
 
-Prints one JSON line (hostname, port, http_path, token, S3 endpoint, bucket and keys), then serves
+Prints one JSON line (hostname, port, http_path, token, a service principal's client id and secret,
+S3 endpoint, bucket and keys, Azurite account and SAS token, volume and managed-table folders), then serves
 until stdin closes or the process is stopped. Everything listens on 127.0.0.1 only.
 """
 import argparse
@@ -17,8 +18,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m integration_tests.local_warehouse")
     parser.add_argument("--port", type=int, default=0, help="Thrift HTTP port (default: any free one)")
     parser.add_argument("--token", default=None, help="the access token to accept (default: a random one)")
+    parser.add_argument("--token-seconds", type=int, default=3600,
+                        help="lifetime of the OAuth access tokens it issues (default: an hour)")
     args = parser.parse_args()
-    warehouse = LocalWarehouse(port=args.port, token=args.token)
+    warehouse = LocalWarehouse(port=args.port, token=args.token, token_seconds=args.token_seconds)
     details = warehouse.start()
     print(json.dumps(details.as_dict()), flush=True)
     done = threading.Event()

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 
 HTTP_PATH = "sql/1.0/warehouses/local"
@@ -39,21 +42,24 @@ class Details:
     azure_account: str = ""
     azure_container: str = ""
     azure_sas_token: str = ""
+    client_id: str = ""  # a service principal the warehouse knows (OAuth M2M)
+    client_secret: str = ""
+    volume_root: str = ""  # the local folder that holds the Unity Catalog volumes
+    managed_root: str = ""  # the local folder that holds managed tables
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 class LocalWarehouse:
-    def __init__(self, port: int = 0, token: str | None = None):
-        self.port = port
-        self.token = token or "dapi" + secrets.token_hex(16)
-        self._stoppers = []
+    def __init__(self, port: int = 0, token: str | None = None, token_seconds: int = 3600):
+        """``token_seconds``: the lifetime of OAuth access tokens it issues (tests make them short)."""
+        from .workspace import Auth
 
-    def _authenticate(self, header: str | None):
-        if header == f"Bearer {self.token}":
-            return None
-        return 403, "Invalid access token."
+        self.port = port
+        self.auth = Auth(token=token or "dapi" + secrets.token_hex(16), client_id=str(uuid.uuid4()),
+                         client_secret="dose" + secrets.token_hex(16), token_seconds=token_seconds)
+        self._stoppers = []
 
     def start(self) -> Details:
         import logging
@@ -90,18 +96,30 @@ class LocalWarehouse:
         self._stoppers.append(sail.stop)
         host, sail_port = sail.listening_address
         spark = SparkSession.builder.remote(f"sc://{host}:{sail_port}").getOrCreate()
+        # Managed tables (CREATE TABLE without LOCATION) live in the warehouse's own storage: a local folder.
+        root = tempfile.mkdtemp(prefix="local-warehouse-")
+        self._stoppers.append(lambda: shutil.rmtree(root, ignore_errors=True))
+        managed_root, volume_root = os.path.join(root, "managed"), os.path.join(root, "volumes")
+        os.makedirs(volume_root)
+        spark.conf.set("spark.sql.warehouse.dir", managed_root)
 
         from .thrift_service import ThriftHttpServer, WarehouseService
+        from .workspace import Volumes
 
         self.service = WarehouseService(spark)
-        http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self._authenticate)
+        volumes = Volumes(volume_root, self.service.run_sql)
+        self.service.volumes = volumes
+        http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self.auth, volumes)
+        self.auth.issuer = f"{http.base_url}/oidc"
         import threading
 
         threading.Thread(target=http.serve_forever, daemon=True).start()
         self._stoppers.append(http.shutdown)
         return Details(hostname="http://127.0.0.1", port=http.server_address[1], http_path=HTTP_PATH,
-                       token=self.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
-                       s3_secret_access_key=secret, s3_region="us-east-1", **azure)
+                       token=self.auth.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
+                       s3_secret_access_key=secret, s3_region="us-east-1", client_id=self.auth.client_id,
+                       client_secret=self.auth.client_secret, volume_root=volume_root, managed_root=managed_root,
+                       **azure)
 
     def _start_azurite(self) -> dict:
         """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""

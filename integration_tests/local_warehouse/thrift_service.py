@@ -5,17 +5,21 @@ Statements run as they come; nothing is rewritten. Results go back as Arrow IPC 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import uuid
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 from databricks.sql.thrift_api.TCLIService import TCLIService, ttypes
 from thrift.protocol import TBinaryProtocol
 from thrift.transport import TTransport
+
+from . import workspace
 
 log = logging.getLogger("local_warehouse")
 OK = ttypes.TStatus(statusCode=ttypes.TStatusCode.SUCCESS_STATUS)
@@ -96,22 +100,21 @@ def _parameter(p: ttypes.TSparkParameter) -> Any:
 
 
 class _Operation:
-    def __init__(self, table: pa.Table | None, error: str | None, staging: bool = False):
+    def __init__(self, table: pa.Table | None, error: str | None):
         self.table = table
         self.error = error
         self.offset = 0
-        self.staging = staging
 
 
 class WarehouseService:
     """The TCLIService handler. One Spark Connect session, like one shared metastore."""
 
-    def __init__(self, spark: Any, hooks: Any = None):
+    def __init__(self, spark: Any, volumes: Any = None):
         self.spark = spark
         self.lock = threading.Lock()
         self.sessions: set[bytes] = set()
         self.operations: dict[bytes, _Operation] = {}
-        self.hooks = hooks  # optional: statements the warehouse serves itself (volumes), see server.py
+        self.volumes = volumes  # optional: Unity Catalog volumes (workspace.Volumes)
         self.statements: list[str] = []  # every statement received, for tests to inspect
 
     # sessions ---------------------------------------------------------------------------------
@@ -132,12 +135,17 @@ class WarehouseService:
         return ttypes.TGetInfoResp(status=OK, infoValue=ttypes.TGetInfoValue(stringValue="local-warehouse"))
 
     # statements -------------------------------------------------------------------------------
+    def run_sql(self, statement: str) -> pa.Table:
+        with self.lock:
+            return self.spark.sql(statement).toArrow()
+
     def _run(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
-        if self.hooks is not None:
-            served = self.hooks(statement)
+        if self.volumes is not None:
+            served = self.volumes.statement(statement)
             if served is not None:
-                return _Operation(served, None, staging=True)
+                return _Operation(*served)
+            statement = self.volumes.resolve(statement)
         try:
             with self.lock:
                 frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
@@ -195,7 +203,7 @@ class WarehouseService:
         return ttypes.TGetResultSetMetadataResp(
             status=OK, schema=ttypes.TTableSchema(columns=columns),
             resultFormat=ttypes.TSparkRowSetType.ARROW_BASED_SET, lz4Compressed=False,
-            arrowSchema=schema.serialize().to_pybytes(), isStagingOperation=operation.staging)
+            arrowSchema=schema.serialize().to_pybytes())
 
     def GetResultSetMetadata(self, req):
         return self._metadata(self._operation(req.operationHandle))
@@ -227,14 +235,22 @@ class WarehouseService:
 
 
 class ThriftHttpServer(ThreadingHTTPServer):
-    """POST bodies are TBinaryProtocol calls; a bearer token guards every request."""
+    """The workspace's front door: SQL (TCLIService calls in POST bodies), OAuth and the Files API.
+
+    Every request but the OAuth discovery and token exchange needs a bearer token ``workspace.auth`` accepts.
+    """
 
     daemon_threads = True
 
-    def __init__(self, address, service: WarehouseService, authenticate):
+    def __init__(self, address, service: WarehouseService, auth, volumes):
         self.processor = TCLIService.Processor(service)
-        self.authenticate = authenticate  # Authorization header → None if accepted, else (code, reason)
+        self.auth = auth  # workspace.Auth
+        self.volumes = volumes  # workspace.Volumes
         super().__init__(address, _Handler)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -243,23 +259,45 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        refusal = self.server.authenticate(self.headers.get("Authorization"))
+    def _send(self, status: int, headers: dict, body: bytes = b"") -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, answer: dict) -> None:
+        self._send(status, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+
+    def _route(self) -> None:
+        server = self.server
+        path = urlsplit(self.path).path
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "GET" and path == "/.well-known/databricks-config":
+            return self._json(200, workspace.host_metadata(server.base_url))
+        if self.command == "GET" and path == "/oidc/.well-known/oauth-authorization-server":
+            return self._json(200, workspace.oidc_discovery(server.base_url))
+        if self.command == "GET" and path == "/_local/auth":  # for tests: what sign-ins the warehouse has seen
+            auth = server.auth
+            return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
+        if self.command == "POST" and path == "/oidc/v1/token":
+            return self._json(*server.auth.client_credentials(self.headers.get("Authorization"), workspace.parse_form(body)))
+        refusal = server.auth.check(self.headers.get("Authorization"), path)
+        if path.startswith("/api/"):
+            if refusal is not None:
+                code = "UNAUTHENTICATED" if refusal[0] == 401 else "PERMISSION_DENIED"
+                return self._json(refusal[0], {"error_code": code, "message": refusal[1]})
+            return self._send(*server.volumes.files(self.command, self.path, parse_qs(urlsplit(self.path).query), body))
         if refusal is not None:
-            code, reason = refusal
-            self.send_response(code)
-            self.send_header("x-databricks-reason-phrase", reason)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._send(refusal[0], {"x-databricks-reason-phrase": refusal[1]})
+        if self.command != "POST":
+            return self._json(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{self.command} {path}'"})
         itrans = TTransport.TMemoryBuffer(body)
         otrans = TTransport.TMemoryBuffer()
-        self.server.processor.process(TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans))
-        out = otrans.getvalue()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-thrift")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        server.processor.process(TBinaryProtocol.TBinaryProtocol(itrans), TBinaryProtocol.TBinaryProtocol(otrans))
+        self._send(200, {"Content-Type": "application/x-thrift"}, otrans.getvalue())
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _route
