@@ -7,6 +7,8 @@ from typing import Any, Mapping, Union
 
 from .errors import ConfigError
 
+DEFAULT_VOLUME = "airbyte_staging"
+
 
 @dataclass(frozen=True)
 class LocalStorage:
@@ -15,7 +17,7 @@ class LocalStorage:
 
 @dataclass(frozen=True)
 class ManagedTablesStorage:
-    pass
+    volume: str  # the Unity Catalog volume, in the config's catalog and schema, that stages files
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,21 @@ class DatabricksConnection:
     hostname: str
     http_path: str
     port: str
-    access_token: str
+    access_token: str  # a personal access token, or "" when signing in as a service principal
+    client_id: str = ""  # OAuth machine-to-machine: a service principal's client id and secret
+    client_secret: str = ""
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id)
+
+    @property
+    def host_url(self) -> str:
+        """The workspace's base URL: https://host[:port]; a host given as http://… (a local warehouse) is kept."""
+        host = self.hostname.rstrip("/")
+        if not host.startswith(("http://", "https://")):
+            host = "https://" + host
+        return host if self.port == "443" else f"{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,10 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
         path = _string(source, "local_path", prefix=p)
         return LocalStorage(path=os.path.abspath(os.path.expanduser(path)))
     if kind == "MANAGED_TABLES_STORAGE":
-        return ManagedTablesStorage()
+        volume = _string(source, "volume_name", prefix=p, required=False, default=DEFAULT_VOLUME)
+        if "/" in volume or "." in volume:
+            raise ConfigError(f"Config field '{p}volume_name' must be a plain volume name, without '.' or '/'.")
+        return ManagedTablesStorage(volume=volume)
     if kind == "S3_STORAGE":
         return S3Storage(
             bucket=_string(source, "s3_bucket_name", prefix=p),
@@ -130,12 +149,25 @@ def _databricks(raw: Mapping[str, Any]) -> DatabricksConnection:
     hostname = _string(raw, "databricks_server_hostname")
     if "/" in hostname.removeprefix("https://").removeprefix("http://").rstrip("/"):
         raise ConfigError("Config field 'databricks_server_hostname' must be a host name, without a path.")
-    return DatabricksConnection(
-        hostname=hostname,
-        http_path=_string(raw, "databricks_http_path"),
-        port=port,
-        access_token=_string(raw, "databricks_personal_access_token"),
-    )
+    return DatabricksConnection(hostname=hostname, http_path=_string(raw, "databricks_http_path"), port=port,
+                                **_credentials(raw))
+
+
+def _credentials(raw: Mapping[str, Any]) -> dict[str, str]:
+    """`authentication` (a oneOf: token or service principal); configs from before it have the token at the top."""
+    auth = raw.get("authentication")
+    if auth is None:
+        return {"access_token": _string(raw, "databricks_personal_access_token")}
+    if not isinstance(auth, Mapping):
+        raise ConfigError("Config field 'authentication' must be an object with an 'auth_type'.")
+    kind = auth.get("auth_type")
+    p = "authentication."
+    if kind == "PERSONAL_ACCESS_TOKEN":
+        return {"access_token": _string(auth, "databricks_personal_access_token", prefix=p)}
+    if kind == "OAUTH_M2M":
+        return {"access_token": "", "client_id": _string(auth, "databricks_client_id", prefix=p),
+                "client_secret": _string(auth, "databricks_client_secret", prefix=p)}
+    raise ConfigError(f"Config field 'authentication.auth_type' must be PERSONAL_ACCESS_TOKEN or OAUTH_M2M; got {kind!r}.")
 
 
 def parse_config(raw: Mapping[str, Any]) -> Config:
@@ -144,10 +176,14 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         raise ConfigError("The config must be a JSON object.")
     storage = _storage(raw)
     databricks = None if isinstance(storage, LocalStorage) else _databricks(raw)
+    catalog = _string(raw, "database", required=False, default="hive_metastore")
+    if isinstance(storage, ManagedTablesStorage) and catalog.lower() == "hive_metastore":
+        raise ConfigError("Config field 'database' must name a Unity Catalog catalog for the Managed tables data source "
+                          "(its staging volume cannot live in hive_metastore).")
     return Config(
         storage=storage,
         databricks=databricks,
-        catalog=_string(raw, "database", required=False, default="hive_metastore"),
+        catalog=catalog,
         schema=_string(raw, "schema", required=False, default="default"),
         enable_schema_evolution=_boolean(raw, "enable_schema_evolution", False),
         purge_staging_data=_boolean(raw, "purge_staging_data", True),

@@ -36,7 +36,7 @@ def run(args: list[str] | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_ProtocolLogHandler(output)]
     root.setLevel(logging.INFO)
-    for noisy in ("azure", "botocore", "urllib3", "databricks.sql"):  # one line per HTTP request otherwise
+    for noisy in ("azure", "botocore", "urllib3", "databricks.sql", "databricks.sdk"):  # one line per HTTP request otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args[:1] == ["write"]:

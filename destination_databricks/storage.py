@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .config import AzureStorage, Config, LocalStorage, S3Storage
+from .config import AzureStorage, Config, LocalStorage, ManagedTablesStorage, S3Storage
 from .errors import ConfigError
 from .naming import TableName, sanitize
 from .records.schema_json import json_schema_of
@@ -19,13 +19,6 @@ from .staging.filename import DEFAULT_PATTERN, FileNamer
 from .staging.local import STAGING_FOLDER
 
 logger = logging.getLogger("airbyte")
-_NAMES = {"ManagedTablesStorage": "MANAGED_TABLES_STORAGE"}
-
-
-def _unavailable(config: Config) -> ConfigError:
-    kind = _NAMES.get(type(config.storage).__name__, type(config.storage).__name__)
-    return ConfigError(f"Data source {kind} is not available in this version of the connector yet; "
-                       "use data_source_type LOCAL, S3_STORAGE or AZURE_BLOB_STORAGE.")
 
 
 def _schemas(config: Config) -> set[str]:
@@ -89,13 +82,13 @@ def _local(config: Config, storage: LocalStorage, sync_id: str):
 
 
 # --- S3 + Databricks ---------------------------------------------------------------------------------
-def _sql_client(config: Config, patient: bool):
+def _sql_client(config: Config, patient: bool, signin=None):
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds."""
+    from .loading.signin import SignIn
     from .loading.sql_client import RetryPolicy, SqlClient
 
     retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
-    return SqlClient(config.databricks, retry)
-
+    return SqlClient(signin or SignIn(config.databricks, patient=patient), retry)
 
 
 def _databricks_loader(config: Config, storage: S3Storage, *, patient: bool = True):
@@ -196,6 +189,66 @@ def _check_azure(config: Config, storage: AzureStorage) -> None:
             azure.delete_prefix(client, f"_airbyte_check_{check_id}")
 
 
+# --- Managed tables, staged in a Unity Catalog volume -----------------------------------------------
+def _managed_loader(config: Config, *, patient: bool = True, signin=None):
+    from .loading.databricks import DatabricksLoader
+
+    # Managed tables: no location of ours; the metastore keeps their data.
+    return DatabricksLoader(_sql_client(config, patient, signin), config.catalog, lambda _: None, lambda _: None,
+                            _schemas(config))
+
+
+def _volume(config: Config, storage: ManagedTablesStorage, loader) -> str:
+    """Create the staging volume (and its schema) if missing; its path, /Volumes/<catalog>/<schema>/<volume>."""
+    from .loading import sql
+    from .staging.volume import volume_root
+
+    schema = sanitize(config.schema, lowercase=True)
+    loader.ensure_schema(schema)
+    loader.client.execute(sql.create_volume(config.catalog, schema, storage.volume, "Airbyte staging files"),
+                          f"create the staging volume {config.catalog}.{schema}.{storage.volume} (data_source.volume_name)")
+    return volume_root(config.catalog, schema, storage.volume)
+
+
+def _managed(config: Config, storage: ManagedTablesStorage, sync_id: str):
+    from .loading.signin import SignIn
+    from .staging.volume import VolumeStager
+
+    signin = SignIn(config.databricks)
+    loader = _managed_loader(config, signin=signin)
+    try:
+        root = _volume(config, storage, loader)
+        stager = VolumeStager(signin.workspace(), root, sync_id, FileNamer(DEFAULT_PATTERN, platform_sync_id(sync_id)))
+    except BaseException:
+        loader.close()
+        raise
+    return _remote(config, stager, loader)
+
+
+def _check_managed(config: Config, storage: ManagedTablesStorage) -> None:
+    import io
+
+    from .loading.signin import SignIn, api_error
+
+    check_id = uuid.uuid4().hex
+    signin = SignIn(config.databricks, patient=False)
+    loader = _managed_loader(config, patient=False, signin=signin)
+    try:
+        root = _volume(config, storage, loader)
+        files = signin.workspace().files
+        path = f"{root}/_airbyte_check_{check_id}"
+        for action, call in (("write a test file to", lambda: files.upload(path, io.BytesIO(b"airbyte check"), overwrite=True)),
+                             ("delete a test file from", lambda: files.delete(path))):
+            try:
+                call()
+            except Exception as exc:
+                raise api_error(exc, f"{action} the staging volume {root} (data_source.volume_name)") from None
+    except BaseException:
+        loader.close()
+        raise
+    _check_sql(config, loader, None, check_id)
+
+
 @contextlib.contextmanager
 def connect(config: Config, sync_id: str):
     """The stager and loader of one sync; staging is purged on the way out if so configured."""
@@ -210,7 +263,8 @@ def connect(config: Config, sync_id: str):
         with _azure(config, storage, sync_id) as pair:
             yield pair
     else:
-        raise _unavailable(config)
+        with _managed(config, storage, sync_id) as pair:
+            yield pair
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -276,8 +330,8 @@ def _check_s3(config: Config, storage: S3Storage) -> None:
             s3.delete_prefix(client, storage.bucket, s3.key_prefix(storage, f"_airbyte_check_{check_id}"))
 
 
-def _check_sql(config: Config, loader, location: str, check_id: str) -> None:
-    """Create and drop a uniquely named table at ``location``, so concurrent checks cannot collide."""
+def _check_sql(config: Config, loader, location: str | None, check_id: str) -> None:
+    """Create and drop a uniquely named table at ``location`` (None: managed), so concurrent checks cannot collide."""
     from .loading import sql
 
     table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
@@ -303,7 +357,7 @@ def check_storage(config: Config) -> None:
     elif isinstance(storage, AzureStorage):
         _check_azure(config, storage)
     else:
-        raise _unavailable(config)
+        _check_managed(config, storage)
 
 
 # --- discover ------------------------------------------------------------------------------------
@@ -319,7 +373,7 @@ def discover_catalog(config: Config) -> dict:
     elif isinstance(storage, AzureStorage):
         loader = _azure_loader(config, storage)
     else:
-        raise _unavailable(config)
+        loader = _managed_loader(config)
     try:
         tables = loader.tables()
     finally:

@@ -61,13 +61,13 @@ class DatabricksLoader:
             location = self.location(table)
             if location and self.schema_at(location) is not None:
                 # The data is there but the name is not (a dropped table, a new metastore): adopt it.
-                self._ensure_schema(table.schema)
+                self.ensure_schema(table.schema)
                 self.client.execute(sql.adopt_table(self.catalog, table, location), f"register the existing table {table}")
                 schema = self._columns(table)
         self._known[table] = schema
         return schema
 
-    def _ensure_schema(self, schema: str) -> None:
+    def ensure_schema(self, schema: str) -> None:
         if schema not in self._created_schemas:
             self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
             self._created_schemas.add(schema)
@@ -77,14 +77,16 @@ class DatabricksLoader:
         existing = self.table_schema(table)
         location = self.location(table)
         if existing is None:
-            self._ensure_schema(table.schema)
+            self.ensure_schema(table.schema)
             self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment), f"create table {table}")
             existing = staged.schema
         grows = any(name not in existing.names for name in staged.schema.names)
-        if staged.format == "csv" and not staged.files:  # nothing staged: an empty source of the table's shape
+        if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
             self._load_from(f"{sql.table_ref(self.catalog, table)} WHERE FALSE", staged, mode, grows=False)
         elif staged.format == "csv":
             self._load_csv(staged, mode, grows)
+        elif staged.format == "parquet":
+            self._load_from(sql.parquet_path(staged.location), staged, mode, grows)
         else:
             self._load_from(sql.delta_path(staged.location), staged, mode, grows)
         self._known[table] = normalize(staged.schema)

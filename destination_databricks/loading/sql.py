@@ -28,6 +28,11 @@ def delta_path(location: str) -> str:
     return f"delta.{quote(location)}"
 
 
+def parquet_path(location: str) -> str:
+    """The Parquet files of a folder read by path: parquet.`/Volumes/…`."""
+    return f"parquet.{quote(location)}"
+
+
 def sql_type(t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "STRING"
@@ -109,6 +114,11 @@ def add_columns_from(catalog: str, table: TableName, source: str) -> str:
     """
     return (f"MERGE WITH SCHEMA EVOLUTION INTO {table_ref(catalog, table)} AS target "
             f"USING (SELECT * FROM {source} WHERE FALSE) AS source ON FALSE WHEN NOT MATCHED THEN INSERT *")
+
+
+def create_volume(catalog: str, schema: str, volume: str, comment: str) -> str:
+    """A managed Unity Catalog volume (its files live in the metastore's storage), if it is not there yet."""
+    return f"CREATE VOLUME IF NOT EXISTS {quote(catalog)}.{quote(schema)}.{quote(volume)} COMMENT {literal(comment)}"
 
 
 def drop_table(catalog: str, table: TableName) -> str:

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ..config import DatabricksConnection
 from ..errors import ConfigError, SystemFailure
+from .signin import SignIn
 
 logger = logging.getLogger("airbyte")
 TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
@@ -49,6 +50,9 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
     """What a failure to open a session means for the user, naming the config field."""
     code = _http_code(exc)
     reason = str(exc).split("\n")[0][:300]
+    if code in (401, 403) and connection.oauth:
+        return ConfigError(f"Databricks refused the OAuth token issued to client id {connection.client_id!r} "
+                           f"(databricks_client_id: does the service principal have access to the SQL warehouse?): {reason}")
     if code in (401, 403):
         return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
     if code == 404:
@@ -61,8 +65,9 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
 
 
 class SqlClient:
-    def __init__(self, connection: DatabricksConnection, retry: RetryPolicy = RetryPolicy()):
-        self.connection = connection
+    def __init__(self, signin: SignIn, retry: RetryPolicy = RetryPolicy()):
+        self.signin = signin
+        self.connection = signin.connection
         self.retry = retry
         self._conn = None
 
@@ -72,7 +77,7 @@ class SqlClient:
         c = self.connection
         kwargs = dict(
             server_hostname=c.hostname.removeprefix("https://").removeprefix("http://"),
-            http_path=c.http_path, access_token=c.access_token, _port=int(c.port), enable_telemetry=False,
+            http_path=c.http_path, _port=int(c.port), enable_telemetry=False, **self.signin.sql_credentials(),
             _retry_stop_after_attempts_count=self.retry.driver_attempts,
             _retry_stop_after_attempts_duration=self.retry.driver_seconds,
         )

@@ -26,7 +26,8 @@ class StagedTable:
     location: str
     files: list[StagedFile]
     schema: pa.Schema
-    format: str = "delta"  # "delta": a Delta table at location; "csv": a folder of CSV files with a header
+    # "delta": a Delta table at location; "csv": a folder of CSV files with a header; "parquet": a folder of Parquet files
+    format: str = "delta"
 
 
 class Stager(Protocol):

@@ -1,0 +1,108 @@
+"""Signing in to a Databricks workspace, once per sync: a personal access token, or a service principal.
+
+A service principal's client id and secret are exchanged for short-lived OAuth access tokens by
+databricks-sdk (machine-to-machine), which refreshes them before they expire; the SQL driver and the
+Files API both take their Authorization header from the same token source, so a sync outlives any token.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..config import DatabricksConnection
+from ..errors import ConfigError, SystemFailure
+
+logger = logging.getLogger("airbyte")
+
+
+class SignIn:
+    def __init__(self, connection: DatabricksConnection, *, patient: bool = True):
+        """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds."""
+        self.connection = connection
+        self.patient = patient
+        self._config = None
+        self._lock = threading.Lock()
+
+    def _new_config(self):
+        from databricks.sdk.core import Config
+
+        c = self.connection
+        credentials = (dict(client_id=c.client_id, client_secret=c.client_secret, auth_type="oauth-m2m") if c.oauth
+                       else dict(token=c.access_token, auth_type="pat"))
+        try:
+            return Config(host=c.host_url, disable_experimental_files_api_client=True,  # plain PUTs, any size
+                          retry_timeout_seconds=300 if self.patient else 10, http_timeout_seconds=60 if self.patient else 15,
+                          **credentials)
+        except ValueError as exc:
+            raise self._refused(exc) from None
+
+    def config(self):
+        """The databricks-sdk Config (made on first use; it fetches the workspace's OAuth endpoints)."""
+        with self._lock:
+            if self._config is None:
+                self._config = self._new_config()
+            return self._config
+
+    def _refused(self, exc: BaseException) -> ConfigError:
+        c = self.connection
+        reason = str(exc).split("\n")[0].split(". Config: ")[0][:300]  # the SDK appends its (masked) settings
+        if "Invalid URL 'None'" in reason or isinstance(exc, (ConnectionError, OSError)) or "onnection" in reason:
+            return ConfigError(f"Cannot reach Databricks at {c.host_url!r} (databricks_server_hostname, databricks_port): "
+                               "its OAuth endpoints did not answer.")
+        if not c.oauth:
+            return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
+        if "invalid_client" in reason or "unauthorized_client" in reason or "access_denied" in reason:
+            return ConfigError("Databricks refused the service principal's OAuth sign-in: the token exchange failed "
+                               f"for client id {c.client_id!r} (databricks_client_id, databricks_client_secret): {reason}")
+        return ConfigError(f"Could not sign in to Databricks at {c.host_url!r} with OAuth (databricks_server_hostname, "
+                           f"databricks_port, databricks_client_id): the token exchange failed: {reason}")
+
+    def headers(self) -> dict[str, str]:
+        """Fresh Authorization headers; a failed token exchange is retried briefly when the network is at fault."""
+        config = self.config()
+        attempts = 4 if self.patient else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return config.authenticate()
+            except Exception as exc:
+                import requests
+
+                network = isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
+                if not network or attempt == attempts:
+                    raise self._refused(exc) from None
+                logger.warning("Getting an OAuth token failed (attempt %d of %d): %s", attempt, attempts, str(exc)[:200])
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")
+
+    def sql_credentials(self) -> dict:
+        """databricks-sql-connector arguments. With OAuth, a token is fetched now, so a refusal is reported as such."""
+        if not self.connection.oauth:
+            return {"access_token": self.connection.access_token}
+        self.headers()
+        return {"credentials_provider": lambda: self.headers}
+
+    def workspace(self):
+        """A databricks-sdk WorkspaceClient (the Files API) signed in the same way."""
+        from databricks.sdk import WorkspaceClient
+
+        return WorkspaceClient(config=self.config())
+
+
+def refused(exc: BaseException) -> bool:
+    """A workspace API error that means the credentials are wrong (rather than the request)."""
+    from databricks.sdk import errors
+
+    return isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)) or (
+        isinstance(exc, ConfigError))
+
+
+def api_error(exc: BaseException, what: str) -> Exception:
+    """A failed workspace API call → our error, naming what was being done."""
+    if isinstance(exc, (ConfigError, SystemFailure)):
+        return exc
+    reason = str(exc).split("\n")[0][:300]
+    if refused(exc):
+        return ConfigError(f"Databricks refused to {what}: {reason} (check the credentials and the principal's "
+                           "permissions on the catalog, schema and volume)")
+    return SystemFailure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}")
