@@ -137,3 +137,44 @@ class AzureDatabricksDestination(S3DatabricksDestination):
 
     def staging_leftovers(self) -> list[str]:
         return [k for k in self.keys() if _SYNC_FOLDER.match(k.split("/")[0]) or k.startswith("_airbyte_check")]
+
+
+class ManagedDestination(S3DatabricksDestination):
+    """Managed tables in a Unity Catalog catalog, staged in a volume of the local warehouse.
+
+    ``oauth``: sign in as the warehouse's service principal (OAuth M2M) instead of with the access token.
+    """
+
+    name = "managed"
+
+    def __init__(self, warehouse: dict, oauth: bool = False):
+        super().__init__(warehouse)
+        self.catalog = "main"
+        self.oauth = oauth
+
+    def databricks(self) -> dict:
+        config = super().databricks()
+        if self.oauth:
+            del config["databricks_personal_access_token"]
+            config["authentication"] = {"auth_type": "OAUTH_M2M", "databricks_client_id": self.w["client_id"],
+                                        "databricks_client_secret": self.w["client_secret"]}
+        return config
+
+    def config(self, **overrides) -> dict:
+        config = {**self.databricks(), "schema": "default", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}}
+        config.update(overrides)
+        return config
+
+    def keys(self) -> list[str]:
+        """Every file in the warehouse's volumes, as /Volumes/… paths."""
+        root = self.w["volume_root"]
+        return sorted("/Volumes/" + os.path.relpath(os.path.join(d, f), root)
+                      for d, _, files in os.walk(root) for f in files)
+
+    def staging_leftovers(self) -> list[str]:
+        leftovers = []
+        for path in self.keys():
+            parts = path.split("/")  # "", Volumes, catalog, schema, volume, first, …
+            if len(parts) > 5 and (_SYNC_FOLDER.match(parts[5]) or parts[5].startswith("_airbyte_check")):
+                leftovers.append(path)
+        return leftovers

@@ -11,6 +11,7 @@ from destination_databricks import delta_files
 from destination_databricks.config import DatabricksConnection
 from destination_databricks.errors import SystemFailure
 from destination_databricks.loading import sql
+from destination_databricks.loading.signin import SignIn
 from destination_databricks.loading.sql_client import SqlClient
 from destination_databricks.naming import TableName
 
@@ -22,7 +23,8 @@ SCHEMA = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.
 
 @pytest.fixture
 def env(warehouse):
-    client = SqlClient(DatabricksConnection(warehouse["hostname"], warehouse["http_path"], str(warehouse["port"]), warehouse["token"]))
+    client = SqlClient(SignIn(DatabricksConnection(warehouse["hostname"], warehouse["http_path"], str(warehouse["port"]),
+                                                   warehouse["token"])))
     options = {"AWS_ENDPOINT_URL": warehouse["s3_endpoint"], "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true",
                "AWS_ACCESS_KEY_ID": warehouse["s3_access_key_id"], "AWS_SECRET_ACCESS_KEY": warehouse["s3_secret_access_key"]}
     base = f"s3://{warehouse['s3_bucket']}/sql-{uuid.uuid4().hex[:6]}"

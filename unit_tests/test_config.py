@@ -1,7 +1,7 @@
 """Config parsing: every problem names its field."""
 import pytest
 
-from destination_databricks.config import LocalStorage, S3Storage, parse_config
+from destination_databricks.config import LocalStorage, ManagedTablesStorage, S3Storage, parse_config
 from destination_databricks.errors import ConfigError
 
 DATABRICKS = {
@@ -44,6 +44,15 @@ def test_s3_config_parses():
     ({**DATABRICKS, "data_source": {"data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "a",
                                     "azure_blob_storage_container_name": "c"}}, "data_source.azure_blob_storage_sas_token"),
     ({"data_source": {"data_source_type": "LOCAL", "local_path": "/x"}, "purge_staging_data": "yes"}, "purge_staging_data"),
+    ({**DATABRICKS, "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}}, "database"),
+    ({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE",
+                                                        "volume_name": "a.b"}}, "data_source.volume_name"),
+    ({**DATABRICKS, "authentication": "token", "data_source": S3}, "authentication"),
+    ({**DATABRICKS, "authentication": {"auth_type": "SAML"}, "data_source": S3}, "authentication.auth_type"),
+    ({**DATABRICKS, "authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "id"}, "data_source": S3},
+     "authentication.databricks_client_secret"),
+    ({**DATABRICKS, "authentication": {"auth_type": "PERSONAL_ACCESS_TOKEN"}, "data_source": S3},
+     "authentication.databricks_personal_access_token"),
 ])
 def test_errors_name_the_field(raw, field):
     with pytest.raises(ConfigError) as error:
@@ -55,3 +64,30 @@ def test_secret_values_are_not_quoted_in_errors():
     with pytest.raises(ConfigError) as error:
         parse_config({**DATABRICKS, "databricks_port": "x", "data_source": S3})
     assert "dapiSECRET" not in error.value.message and "SECRET" not in error.value.message
+
+
+def test_managed_tables_stage_in_a_volume_of_a_unity_catalog_catalog():
+    config = parse_config({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}})
+    assert config.storage == ManagedTablesStorage(volume="airbyte_staging") and config.catalog == "main"
+
+
+def test_sign_in_choices_and_the_token_only_configs_of_before():
+    legacy = parse_config({**DATABRICKS, "data_source": S3}).databricks
+    assert legacy.access_token == "dapiSECRET" and not legacy.oauth
+    token = parse_config({**DATABRICKS, "databricks_personal_access_token": None, "data_source": S3, "authentication": {
+        "auth_type": "PERSONAL_ACCESS_TOKEN", "databricks_personal_access_token": "dapiNEW"}}).databricks
+    assert token.access_token == "dapiNEW" and not token.oauth
+    oauth = parse_config({**DATABRICKS, "data_source": S3, "authentication": {
+        "auth_type": "OAUTH_M2M", "databricks_client_id": "app-id", "databricks_client_secret": "dose1"}}).databricks
+    assert oauth.oauth and (oauth.client_id, oauth.client_secret, oauth.access_token) == ("app-id", "dose1", "")
+
+
+@pytest.mark.parametrize("host, port, url", [
+    ("abc.cloud.databricks.com", "443", "https://abc.cloud.databricks.com"),
+    ("https://abc.cloud.databricks.com/", "443", "https://abc.cloud.databricks.com"),
+    ("abc.cloud.databricks.com", "8443", "https://abc.cloud.databricks.com:8443"),
+    ("http://127.0.0.1", "8080", "http://127.0.0.1:8080"),
+])
+def test_workspace_url(host, port, url):
+    raw = {**DATABRICKS, "databricks_server_hostname": host, "databricks_port": port, "data_source": S3}
+    assert parse_config(raw).databricks.host_url == url
