@@ -87,7 +87,9 @@ def _sql_client(config: Config, patient: bool, signin=None):
     from .loading.signin import SignIn
     from .loading.sql_client import RetryPolicy, SqlClient
 
-    retry = RetryPolicy() if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
+    from .retries import RetryBudget
+
+    retry = RetryPolicy.of(RetryBudget.sync()) if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
     return SqlClient(signin or SignIn(config.databricks, patient=patient), retry)
 
 

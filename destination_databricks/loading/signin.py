@@ -12,6 +12,7 @@ import time
 
 from ..config import DatabricksConnection
 from ..errors import ConfigError, SystemFailure
+from ..retries import RetryBudget
 
 logger = logging.getLogger("airbyte")
 
@@ -30,10 +31,11 @@ class SignIn:
         c = self.connection
         credentials = (dict(client_id=c.client_id, client_secret=c.client_secret, auth_type="oauth-m2m") if c.oauth
                        else dict(token=c.access_token, auth_type="pat"))
+        budget = RetryBudget.of(self.patient)
         try:
             return Config(host=c.host_url, disable_experimental_files_api_client=True,  # plain PUTs, any size
-                          retry_timeout_seconds=300 if self.patient else 10, http_timeout_seconds=60 if self.patient else 15,
-                          **credentials)
+                          retry_timeout_seconds=int(budget.max_seconds) if self.patient else 10,
+                          http_timeout_seconds=60 if self.patient else 15, **credentials)
         except ValueError as exc:
             raise self._refused(exc) from None
 
@@ -61,7 +63,7 @@ class SignIn:
     def headers(self) -> dict[str, str]:
         """Fresh Authorization headers; a failed token exchange is retried briefly when the network is at fault."""
         config = self.config()
-        attempts = 4 if self.patient else 1
+        attempts = RetryBudget.of(self.patient).attempts if self.patient else 1
         for attempt in range(1, attempts + 1):
             try:
                 return config.authenticate()

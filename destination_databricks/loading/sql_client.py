@@ -13,10 +13,13 @@ import pyarrow as pa
 
 from ..config import DatabricksConnection
 from ..errors import ConfigError, SystemFailure
+from ..retries import RetryBudget
 from .signin import SignIn
 
 logger = logging.getLogger("airbyte")
-TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
+# The driver's error context can carry a stale code (200 after a retried 503 ran out of time), so a
+# failed request counts as transient unless its code says the request itself is wrong.
+TERMINAL_HTTP = {400, 401, 403, 404, 501}
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,13 @@ class RetryPolicy:
     backoff_seconds: float = 2.0
     driver_attempts: int = 6  # the driver's retries of one HTTP request
     driver_seconds: float = 120.0
+    driver_delay_max: float = 10.0
+
+    @classmethod
+    def of(cls, budget: RetryBudget) -> "RetryPolicy":
+        return cls(attempts=min(4, budget.attempts), backoff_seconds=2 * budget.backoff_seconds,
+                   driver_attempts=budget.attempts, driver_seconds=budget.max_seconds / 2,
+                   driver_delay_max=budget.driver_delay_max())
 
 
 def _http_code(exc: BaseException) -> int | None:
@@ -34,16 +44,29 @@ def _http_code(exc: BaseException) -> int | None:
 
 
 def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying on a new connection: the network, throttling, a lost session."""
+    import http.client
+
+    import urllib3.exceptions
     from databricks.sql import exc as dbx
 
-    if isinstance(exc, (dbx.SessionAlreadyClosedError, dbx.CursorAlreadyClosedError)):
-        return True
-    if isinstance(exc, dbx.RequestError):
-        code = _http_code(exc)
-        return code is None or code in TRANSIENT_HTTP
-    if isinstance(exc, dbx.ServerOperationError):
-        return False
-    return isinstance(exc, (ConnectionError, TimeoutError, OSError)) or "Invalid SessionHandle" in str(exc)
+    chain = []
+    while exc is not None and len(chain) < 8:  # the driver wraps what the transport raised: read the whole chain
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for e in chain:
+        if isinstance(e, (dbx.SessionAlreadyClosedError, dbx.CursorAlreadyClosedError)):
+            return True
+        if isinstance(e, dbx.RequestError) and _http_code(e) in TERMINAL_HTTP:
+            return False  # credentials, a wrong HTTP path, a request the server cannot take
+        if isinstance(e, dbx.ServerOperationError):
+            return "Invalid SessionHandle" in str(e)
+        if isinstance(e, (ConnectionError, TimeoutError, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)):
+            return True  # reset, refused, cut mid-answer, timed out
+        if "Invalid SessionHandle" in str(e):
+            return True
+    # A request that got no HTTP answer at all (the driver gave up retrying it): the network's fault.
+    return any(isinstance(e, dbx.RequestError) for e in chain)
 
 
 def connection_error(exc: BaseException, connection: DatabricksConnection) -> Exception:
@@ -80,6 +103,7 @@ class SqlClient:
             http_path=c.http_path, _port=int(c.port), enable_telemetry=False, **self.signin.sql_credentials(),
             _retry_stop_after_attempts_count=self.retry.driver_attempts,
             _retry_stop_after_attempts_duration=self.retry.driver_seconds,
+            _retry_delay_max=self.retry.driver_delay_max,
         )
         if c.hostname.startswith("http://"):  # plain HTTP only for a local warehouse; the driver forces https otherwise
             kwargs["_connection_uri"] = f"{c.hostname}:{c.port}/{c.http_path.lstrip('/')}"
@@ -89,7 +113,11 @@ class SqlClient:
             raise connection_error(exc, c) from None
 
     def execute(self, statement: str, what: str) -> pa.Table:
-        """Run one statement; ``what`` says in user's words what it was for, for error messages."""
+        """Run one statement; ``what`` says in user's words what it was for, for error messages.
+
+        Statements are retried after a transient failure, so each must be safe to run twice (appends carry
+        a marker that makes them so, see sql.append).
+        """
         from databricks.sql import exc as dbx
 
         for attempt in range(1, self.retry.attempts + 1):

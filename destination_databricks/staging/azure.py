@@ -13,7 +13,8 @@ import pyarrow.csv as pa_csv
 
 from ..config import AzureStorage
 from ..naming import TableName
-from .base import StagedFile, StagedTable
+from ..retries import RetryBudget
+from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
 from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
 from .uploads import Uploads
@@ -44,8 +45,8 @@ def container_client(storage: AzureStorage, *, patient: bool = True):
     """``patient`` for syncs (the SDK's retries); a check answers within seconds."""
     from azure.storage.blob import ContainerClient
 
-    quick = {} if patient else {"retry_total": 1, "connection_timeout": 10, "read_timeout": 30}
-    return ContainerClient(account_url(storage), storage.container, credential=storage.sas_token.lstrip("?"), **quick)
+    retry = RetryBudget.sync().azure() if patient else {"retry_total": 1, "connection_timeout": 10, "read_timeout": 30}
+    return ContainerClient(account_url(storage), storage.container, credential=storage.sas_token.lstrip("?"), **retry)
 
 
 def csv_bytes(batch: pa.RecordBatch) -> bytes:
@@ -110,7 +111,7 @@ class AzureStager:
         body = csv_bytes(batch)
         blob = f"{self.folder(table)}/{name}"
         self._uploads.submit(table, self.client.upload_blob, blob, body, overwrite=True, max_concurrency=4)
-        return StagedFile(table, name, abfss(self.storage, blob), len(body), batch.num_rows)
+        return StagedFile(table, name, abfss(self.storage, blob), len(body), batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         self._uploads.wait(table, f"Azure container {self.storage.container!r}")

@@ -14,7 +14,8 @@ from .. import delta_files
 from ..config import S3Storage
 from ..errors import SystemFailure
 from ..naming import TableName
-from .base import StagedFile, StagedTable
+from ..retries import RetryBudget
+from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
 from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
 from .uploads import Uploads
@@ -27,7 +28,7 @@ MULTIPART_CHUNK = 16 << 20
 def storage_options(storage: S3Storage) -> dict[str, str]:
     """What deltalake needs to read and write Delta tables in the bucket."""
     options = {"AWS_REGION": storage.region or "us-east-1", "AWS_ACCESS_KEY_ID": storage.access_key_id,
-               "AWS_SECRET_ACCESS_KEY": storage.secret_access_key}
+               "AWS_SECRET_ACCESS_KEY": storage.secret_access_key, **RetryBudget.sync().object_store()}
     if storage.endpoint:
         options["AWS_ENDPOINT_URL"] = storage.endpoint
         if storage.endpoint.startswith("http://"):
@@ -42,7 +43,7 @@ def s3_client(storage: S3Storage):
     return boto3.client(
         "s3", endpoint_url=storage.endpoint or None, region_name=storage.region or "us-east-1",
         aws_access_key_id=storage.access_key_id, aws_secret_access_key=storage.secret_access_key,
-        config=BotoConfig(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=16),
+        config=BotoConfig(retries=RetryBudget.sync().boto(), max_pool_connections=16),
     )
 
 
@@ -127,7 +128,7 @@ class S3Stager:
         body = sink.getvalue()
         key = f"{self.sync_prefix}/{table.schema}/{table.table}/{name}"
         self._uploads.submit(table, self._upload, key, body)
-        return StagedFile(table, name, uri(self.storage, key), body.size, batch.num_rows)
+        return StagedFile(table, name, uri(self.storage, key), body.size, batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         self._uploads.wait(table, f"S3 bucket {self.storage.bucket!r}")

@@ -1,0 +1,54 @@
+"""How hard each client retries a failing service, decided in one place.
+
+A sync is patient: a store or warehouse that hiccups (resets, 5xx, throttling) must not fail a long sync,
+so requests are retried with exponential backoff for minutes. A check is quick: a user waits for its
+answer. The environment may shorten a sync's budget (the fault tests do):
+DESTINATION_DATABRICKS_RETRY_ATTEMPTS, _RETRY_BACKOFF_SECONDS, _RETRY_MAX_SECONDS.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryBudget:
+    attempts: int  # tries of one request by each client's own retry logic
+    backoff_seconds: float  # the first wait; later waits double
+    max_seconds: float  # no request is retried past this
+
+    @classmethod
+    def sync(cls) -> "RetryBudget":
+        p = "DESTINATION_DATABRICKS_RETRY_"
+        return cls(attempts=int(os.environ.get(p + "ATTEMPTS") or 6),
+                   backoff_seconds=float(os.environ.get(p + "BACKOFF_SECONDS") or 1.0),
+                   max_seconds=float(os.environ.get(p + "MAX_SECONDS") or 300))
+
+    @classmethod
+    def check(cls) -> "RetryBudget":
+        return cls(attempts=2, backoff_seconds=0.5, max_seconds=15)
+
+    @classmethod
+    def of(cls, patient: bool) -> "RetryBudget":
+        return cls.sync() if patient else cls.check()
+
+    def boto(self) -> dict:
+        """botocore's retry config (standard mode: 5xx, throttling, resets, cut answers)."""
+        return {"total_max_attempts": self.attempts, "mode": "standard"}
+
+    def object_store(self) -> dict[str, str]:
+        """deltalake (object_store) storage options."""
+        return {"max_retries": str(self.attempts), "retry_timeout": f"{int(self.max_seconds)}s",
+                "backoff_config.init_backoff": f"{int(self.backoff_seconds * 1000)}ms"}
+
+    def azure(self) -> dict:
+        """azure-storage-blob client keyword arguments (its ExponentialRetry waits initial + base**n ± jitter;
+        its defaults, 15 s + 3**n, wait over a minute for one reset)."""
+        return {"retry_total": self.attempts, "initial_backoff": self.backoff_seconds, "increment_base": 1 + self.backoff_seconds,
+                "random_jitter_range": min(1.0, self.backoff_seconds),
+                "connection_timeout": 20, "read_timeout": min(120, max(30, int(self.max_seconds)))}
+
+    def driver_delay_max(self) -> float:
+        """databricks-sql-connector's longest wait. It also sleeps at least this long after any 429/503 it
+        retries (databricks-sql-python #860: Retry-After is floored to it), so keep it short; 5 is its minimum."""
+        return max(5.0, min(10.0, self.max_seconds / 4))
