@@ -91,6 +91,22 @@ def test_schema_evolving_append_and_replace(env):
     assert [(r["n"], r["added"], r["more"]) for r in got] == [(3, "a", 7)]
 
 
+def test_appends_with_a_marker_run_twice_add_once(env):
+    """A replayed append (its answer was lost) must not add its rows again."""
+    client, options, base = env
+    table = TableName("s4", "t")
+    client.execute(sql.create_schema(CATALOG, "s4"), "schema")
+    client.execute(sql.create_table(CATALOG, table, SCHEMA, f"{base}/s4/t", "c"), "create")
+    first = staged(options, f"{base}/stage/a", [row(1), row(2)])
+    for _ in range(2):
+        client.execute(sql.append(CATALOG, table, first, marker="1"), "append")
+    wider = SCHEMA.append(pa.field("added", pa.string()))
+    second = staged(options, f"{base}/stage/b", [row(3, added="x")], wider)
+    for _ in range(2):
+        client.execute(sql.append_with_new_columns(CATALOG, table, second, marker="3"), "evolve")
+    assert ids(client, table) == [1, 2, 3]
+
+
 def test_adopt_show_and_drop(env):
     client, options, base = env
     location = f"{base}/s3/adopted"

@@ -85,14 +85,19 @@ def test_big_integers_fit_decimal_38_or_are_null():
     assert [r["b"] for r in rows] == [Decimal("123456789012345678901234567890"), Decimal(5), Decimal(1000), None, None]
 
 
-def test_emitted_at_is_utc_microseconds_and_ids_are_uuids():
+def test_emitted_at_is_utc_microseconds_and_ids_are_time_ordered_uuids():
+    import time
     import uuid
 
+    before = int(time.time() * 1000)
     rows = build([], [{}] * 1000)
     assert rows[0]["_airbyte_emitted_at"] == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.timezone.utc)
     ids = [r["_airbyte_ab_id"] for r in rows]
     assert len(set(ids)) == 1000
-    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(str(u) == i and u.version == 7 and u.variant == uuid.RFC_4122 for u, i in zip(parsed, ids))
+    # The first 48 bits are the creation time in Unix milliseconds (RFC 9562).
+    assert all(before <= u.int >> 80 <= int(time.time() * 1000) for u in parsed)
 
 
 def test_nan_and_infinity_land_in_double_columns():

@@ -109,12 +109,17 @@ class DatabricksLoader:
                 self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
             statement = sql.overwrite(self.catalog, table, source)
         elif grows:
-            statement = sql.append_with_new_columns(self.catalog, table, source)
+            statement = sql.append_with_new_columns(self.catalog, table, source, self._marker(staged))
         elif staged.files:
-            statement = sql.append(self.catalog, table, source)
+            statement = sql.append(self.catalog, table, source, self._marker(staged))
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
+
+    @staticmethod
+    def _marker(staged: StagedTable) -> str:
+        """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
+        return next((f.first_id for f in staged.files if f.first_id), "")
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}

@@ -78,19 +78,32 @@ def table_columns(catalog: str, table: TableName) -> str:
     return f"SELECT * FROM {table_ref(catalog, table)} LIMIT 0"
 
 
-def append(catalog: str, table: TableName, source: str) -> str:
-    """Add the rows of ``source`` (same columns, same order) in one commit."""
-    return f"INSERT INTO {table_ref(catalog, table)} SELECT * FROM {source}"
+def _once(catalog: str, table: TableName, marker: str) -> str:
+    """A condition that holds until a record with _airbyte_ab_id ``marker`` is in the table."""
+    if not marker:
+        return ""
+    return (f" WHERE NOT EXISTS (SELECT 1 FROM {table_ref(catalog, table)} "
+            f"WHERE `_airbyte_ab_id` = {literal(marker)})")
 
 
-def append_with_new_columns(catalog: str, table: TableName, source: str) -> str:
+def append(catalog: str, table: TableName, source: str, marker: str = "") -> str:
+    """Add the rows of ``source`` (same columns, same order) in one commit.
+
+    With ``marker`` (the id of one of its records) the statement is idempotent: run again — by the driver
+    replaying a request whose answer was lost, or by our retry — it adds nothing once the rows are in.
+    """
+    return f"INSERT INTO {table_ref(catalog, table)} SELECT * FROM {source}{_once(catalog, table, marker)}"
+
+
+def append_with_new_columns(catalog: str, table: TableName, source: str, marker: str = "") -> str:
     """Add the rows of ``source``, whose columns extend the table's, adding the new ones, in one commit.
 
     MERGE … WITH SCHEMA EVOLUTION rather than ALTER TABLE ADD COLUMNS + INSERT: one commit, and the local
-    engine runs it too.
+    engine runs it too. ``marker`` as for ``append``.
     """
     return (f"MERGE WITH SCHEMA EVOLUTION INTO {table_ref(catalog, table)} AS target "
-            f"USING (SELECT * FROM {source}) AS source ON FALSE WHEN NOT MATCHED THEN INSERT *")
+            f"USING (SELECT * FROM {source}{_once(catalog, table, marker)}) AS source "
+            "ON FALSE WHEN NOT MATCHED THEN INSERT *")
 
 
 def overwrite(catalog: str, table: TableName, source: str) -> str:

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from itertools import repeat
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
@@ -196,9 +197,14 @@ def column_array(column: Column, values: list) -> pa.Array:
 
 
 def new_ids(n: int) -> pa.Array:
-    """``n`` random (version 4) UUID strings, built as one buffer: 50x faster than uuid.uuid4() per row."""
+    """``n`` time-ordered (version 7) UUID strings, built as one buffer: 50x faster than uuid per row.
+
+    Time-ordered, so each Parquet file's min/max statistics of `_airbyte_ab_id` cover a narrow range and a
+    lookup of one id (the append's "did this load already commit?" test) skips almost every file.
+    """
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, :6] = np.frombuffer(int(time.time() * 1000).to_bytes(6, "big"), dtype=np.uint8)  # Unix ms, big-endian
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70  # version 7
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     hex_digits = np.frombuffer(raw.tobytes().hex().encode(), dtype=np.uint8).reshape(n, 32)
     text = np.full((n, 36), ord("-"), dtype=np.uint8)

@@ -16,6 +16,11 @@ class StagedFile:
     location: str  # full path or URI of the file
     size: int
     rows: int
+    first_id: str = ""  # the _airbyte_ab_id of its first row: tells whether a load of the file has committed
+
+
+def first_id(batch: pa.RecordBatch) -> str:
+    return batch.column("_airbyte_ab_id")[0].as_py() if batch.num_rows else ""
 
 
 @dataclass(frozen=True)

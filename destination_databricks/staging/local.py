@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from .. import delta_files
 from ..naming import TableName
-from .base import StagedFile, StagedTable
+from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
 from .parquet import write_parquet
 
@@ -36,7 +36,7 @@ class LocalStager:
         name = self.namer.name(part)
         location = os.path.join(folder, name)
         write_parquet(location, batch, avro_schema_json)
-        return StagedFile(table, name, location, os.path.getsize(location), batch.num_rows)
+        return StagedFile(table, name, location, os.path.getsize(location), batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         location = self.folder(table)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..loading.signin import api_error
 from ..naming import TableName
-from .base import StagedFile, StagedTable
+from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
 from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
 from .parquet import write_parquet
@@ -122,10 +122,10 @@ class VolumeStager:
         body = sink.getvalue().to_pybytes()
         path = f"{self.folder(table)}/{name}"
         self._uploads.submit(table, self._put, path, body)
-        return StagedFile(table, name, path, len(body), batch.num_rows)
+        return StagedFile(table, name, path, len(body), batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
-        self._uploads.wait(table, f"the volume {self.root}")
+        self._uploads.wait(table, f"the Databricks volume {self.root}")
         # Each load reads exactly these files: the folder of this seal; the next files go to a new one.
         staged = StagedTable(table, self.folder(table), files, schema, format="parquet")
         self._loads[table] = self._loads.get(table, 0) + 1
