@@ -140,6 +140,24 @@ def test_an_empty_catalog_with_only_states(tmp_path):
     assert result.returncode == 0 and len(result.states) == 2
 
 
+def test_a_record_when_the_catalog_has_no_streams(tmp_path):
+    _, result = sync(tmp_path, catalog(), lines(record("s", {"id": 1})))
+    fails(result, "'s'", "not in the configured catalog")
+    assert result.states == []
+
+
+def test_nan_infinity_and_integers_past_64_bits_are_kept(tmp_path):
+    dest, result = sync(tmp_path, catalog(stream("s", {"id": {"type": "integer"}, "x": {"type": "number"}})),
+                        b'{"type":"RECORD","record":{"stream":"s","data":{"id":1,"x":NaN},"emitted_at":1}}\n'
+                        b'{"type":"RECORD","record":{"stream":"s","data":{"id":2,"x":-Infinity},"emitted_at":1}}\n'
+                        b'{"type":"RECORD","record":{"stream":"s","data":{"id":123456789012345678901234567890,"x":1e400},"emitted_at":1}}\n')
+    assert result.returncode == 0, result.stdout
+    rows = sorted(dest.rows("default", "s"), key=lambda r: r["_airbyte_data"])
+    assert [json.loads(r["_airbyte_data"].replace("NaN", "null").replace("-Infinity", "null").replace("Infinity", "null"))
+            for r in rows] == [{"id": 1, "x": None}, {"id": 123456789012345678901234567890, "x": None}, {"id": 2, "x": None}]
+    assert "123456789012345678901234567890" in rows[1]["_airbyte_data"]  # every digit, never a float
+
+
 def test_a_catalog_with_duplicate_streams_is_a_config_error(tmp_path):
     _, result = sync(tmp_path, catalog(stream("s", ID), stream("s", ID)), b"")
     fails(result, "more than once", failure_type="config_error")
