@@ -95,7 +95,6 @@ def test_the_warehouse_executes_the_connectors_statements_verbatim(tmp_path, s3d
     cat = write_json(tmp_path / "k.json", catalog(stream("s", {"id": {"type": "integer"}}, mode="overwrite")))
     result = run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 1})))
     assert result.returncode == 0
-    from .delta_reader import read_delta  # noqa: F401  (local reader; S3 table is read through deltalake below)
     from deltalake import DeltaTable, QueryBuilder
     import pyarrow as pa
 
