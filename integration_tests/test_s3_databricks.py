@@ -123,3 +123,17 @@ def test_staging_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path, s
                env={"DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})  # every heartbeat now counts as old
     assert dead.returncode == 0
     assert {k.split("/")[2] for k in s3dest.staging_leftovers()} == kept  # dead removed, kept-on-purpose stays
+
+
+def test_a_service_principal_signs_in_on_the_s3_path_too(tmp_path, s3dest):
+    config = s3dest.config()
+    del config["databricks_personal_access_token"]
+    config["authentication"] = {"auth_type": "OAUTH_M2M", "databricks_client_id": s3dest.w["client_id"],
+                                "databricks_client_secret": s3dest.w["client_secret"]}
+    status, _ = check(tmp_path, config)
+    assert status == {"status": "SUCCEEDED"}
+    cat = catalog(stream("s", {"id": {"type": "integer"}}))
+    result = run(["write", "--config", write_json(tmp_path / "c.json", config), "--catalog", write_json(tmp_path / "k.json", cat)],
+                 lines(record("s", {"id": 1}), stream_state("s", 1)))
+    assert result.returncode == 0 and len(result.states) == 1, result.stdout
+    assert [r["id"] for r in s3dest.rows("default", "s")] == [1]
