@@ -49,7 +49,7 @@ class SignIn:
     def _refused(self, exc: BaseException) -> ConfigError:
         c = self.connection
         reason = str(exc).split("\n")[0].split(". Config: ")[0][:300]  # the SDK appends its (masked) settings
-        if "Invalid URL 'None'" in reason or isinstance(exc, (ConnectionError, OSError)) or "onnection" in reason:
+        if "Invalid URL 'None'" in reason or isinstance(exc, (ConnectionError, OSError)) or "connection" in reason.lower():
             return ConfigError(f"Cannot reach Databricks at {c.host_url!r} (databricks_server_hostname, databricks_port): "
                                "its OAuth endpoints did not answer.")
         if not c.oauth:
@@ -63,7 +63,8 @@ class SignIn:
     def headers(self) -> dict[str, str]:
         """Fresh Authorization headers; a failed token exchange is retried briefly when the network is at fault."""
         config = self.config()
-        attempts = RetryBudget.of(self.patient).attempts if self.patient else 1
+        budget = RetryBudget.sync()
+        attempts = budget.attempts if self.patient else 1
         for attempt in range(1, attempts + 1):
             try:
                 return config.authenticate()
@@ -74,7 +75,7 @@ class SignIn:
                 if not network or attempt == attempts:
                     raise self._refused(exc) from None
                 logger.warning("Getting an OAuth token failed (attempt %d of %d): %s", attempt, attempts, str(exc)[:200])
-                time.sleep(2 * attempt)
+                time.sleep(budget.backoff_seconds * 2 ** attempt)
         raise AssertionError("unreachable")
 
     def sql_credentials(self) -> dict:
@@ -91,20 +92,14 @@ class SignIn:
         return WorkspaceClient(config=self.config())
 
 
-def refused(exc: BaseException) -> bool:
-    """A workspace API error that means the credentials are wrong (rather than the request)."""
-    from databricks.sdk import errors
-
-    return isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)) or (
-        isinstance(exc, ConfigError))
-
-
 def api_error(exc: BaseException, what: str) -> Exception:
     """A failed workspace API call → our error, naming what was being done."""
+    from databricks.sdk import errors
+
     if isinstance(exc, (ConfigError, SystemFailure)):
         return exc
     reason = str(exc).split("\n")[0][:300]
-    if refused(exc):
+    if isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)):  # the credentials, not the request
         return ConfigError(f"Databricks refused to {what}: {reason} (check the credentials and the principal's "
                            "permissions on the catalog, schema and volume)")
     return SystemFailure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}")
