@@ -24,14 +24,6 @@ class RetryBudget:
                    backoff_seconds=float(os.environ.get(p + "BACKOFF_SECONDS") or 1.0),
                    max_seconds=float(os.environ.get(p + "MAX_SECONDS") or 300))
 
-    @classmethod
-    def check(cls) -> "RetryBudget":
-        return cls(attempts=2, backoff_seconds=0.5, max_seconds=15)
-
-    @classmethod
-    def of(cls, patient: bool) -> "RetryBudget":
-        return cls.sync() if patient else cls.check()
-
     def boto(self) -> dict:
         """botocore's retry config (standard mode: 5xx, throttling, resets, cut answers)."""
         return {"total_max_attempts": self.attempts, "mode": "standard"}

@@ -118,3 +118,26 @@ def test_an_expiring_oauth_token_does_not_fail_a_long_sync(tmp_path):
         seen = auth_seen(w)
         assert seen["used"] >= 3, seen  # the sync went through several tokens…
         assert seen["refusals"] == [], seen  # …and never presented an expired one
+
+
+def test_the_volume_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path, warehouse):
+    """Another sync's staging with a fresh heartbeat survives; once stale, it is removed; kept staging stays."""
+    import uuid
+
+    managed = ManagedDestination(warehouse)
+    cat = write_json(tmp_path / "k.json", catalog(stream("s", {"id": {"type": "integer"}})))
+    kept_config = write_json(tmp_path / "kept.json", managed.config(purge_staging_data=False))
+    config = write_json(tmp_path / "c.json", managed.config())
+    assert run(["write", "--config", kept_config, "--catalog", cat], lines(record("s", {"id": 1}))).returncode == 0
+    kept = {k.split("/")[5] for k in managed.staging_leftovers()}
+    other = str(uuid.uuid4())  # another sync's staging in the volume, heartbeat fresh
+    folder = os.path.join(warehouse["volume_root"], "main", "default", "airbyte_staging", other)
+    os.makedirs(os.path.join(folder, "default", "s"))
+    for name in ("_airbyte_sync_alive", "default/s/part_0.parquet"):
+        open(os.path.join(folder, name), "wb").close()
+    assert run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 2}))).returncode == 0
+    assert {k.split("/")[5] for k in managed.staging_leftovers()} == kept | {other}  # a live sync's is spared
+    dead = run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 3})),
+               env={"DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})  # every heartbeat now counts as old
+    assert dead.returncode == 0
+    assert {k.split("/")[5] for k in managed.staging_leftovers()} == kept  # dead removed, kept-on-purpose stays

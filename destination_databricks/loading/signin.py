@@ -31,7 +31,7 @@ class SignIn:
         c = self.connection
         credentials = (dict(client_id=c.client_id, client_secret=c.client_secret, auth_type="oauth-m2m") if c.oauth
                        else dict(token=c.access_token, auth_type="pat"))
-        budget = RetryBudget.of(self.patient)
+        budget = RetryBudget.sync()
         try:
             return Config(host=c.host_url, disable_experimental_files_api_client=True,  # plain PUTs, any size
                           retry_timeout_seconds=int(budget.max_seconds) if self.patient else 10,
