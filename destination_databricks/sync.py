@@ -56,7 +56,7 @@ class Tuning:
 @dataclass
 class _Stream:
     plan: StreamPlan
-    builder: BatchBuilder | None = None  # made at the first flush, from the table's schema then
+    builder: BatchBuilder | None = None  # made at the first record, from the table's schema then
     received: int = 0
     staged: int = 0  # records in staged files (or on their way there)
     files: list[Future] = field(default_factory=list)  # → StagedFile, written by the writer thread
@@ -107,7 +107,8 @@ class Sync:
         self.emit = emit
         self.evolve = evolve
         self.tuning = tuning
-        self.pool = BufferPool(tuning.buffer_bytes, tuning.batch_bytes, tuning.batch_rows)
+        self.pool = BufferPool(tuning.buffer_bytes, tuning.batch_bytes, tuning.batch_rows,
+                               lambda key: self._builder(self.streams[key]).layout)
         self.writer = _Writer(stager)
         self.checkpoints = Checkpoints()
         self.received: dict[StreamKey, int] = {}
@@ -166,7 +167,7 @@ class Sync:
                 self.uncommitted_bytes += size
                 if stream.plan.mode == "append":
                     self.dirty.add(key)
-                if pool.add(key, data, emitted_at, size, dumps_exact(data) if exact else None):
+                if pool.add(key, data, emitted_at, size, dumps_exact(data).encode() if exact else None):
                     if pool.full(pool.buffers[key]):
                         self._flush(stream)
                     if pool.over_budget():
@@ -192,7 +193,7 @@ class Sync:
         if stream.plan.key not in self.pool.buffers:
             return
         buffer = self.pool.take(stream.plan.key)
-        batch = self._builder(stream).build(buffer.records, buffer.emitted_at, buffer.data_json())
+        batch = self._builder(stream).build(buffer)
         stream.files.append(self.writer.submit(stream, batch))
         stream.staged = stream.received
 

@@ -13,6 +13,7 @@ from .catalog import plan_streams
 from .config import parse_config
 from .errors import ConfigError
 from .messages import Output
+from .records import arrow_runtime
 from .storage import connect
 from .sync import Sync, Tuning
 
@@ -29,19 +30,8 @@ def read_json(path: str, what: str) -> Any:
         raise ConfigError(f"The {what} file {path!r} is not valid JSON: {exc}.") from None
 
 
-def _memory_pool() -> None:
-    """jemalloc returns freed batch memory to the OS steadily: measured 290 MB peak against 350 MB with
-    mimalloc, and steadier times, on bench/throughput.py's 200,000 records."""
-    import pyarrow as pa
-
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow build without jemalloc keeps its default
-        pass
-
-
 def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) -> None:
-    _memory_pool()
+    arrow_runtime.configure()
     raw = read_json(config_path, "config")
     if isinstance(raw, dict):
         secrets.register(raw)

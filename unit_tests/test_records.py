@@ -7,8 +7,8 @@ from decimal import Decimal
 import pyarrow as pa
 
 from destination_databricks.records.avro_schema import stream_avro_schema
-from destination_databricks.records.batch import BatchBuilder, dumps
-from destination_databricks.records.buffer import BufferPool
+from destination_databricks.records.batch import BatchBuilder, Layout, utf8_array
+from destination_databricks.records.buffer import BufferPool, StreamBuffer
 from destination_databricks.records.columns import Column, arrow_schema, stream_columns, table_columns
 
 
@@ -17,9 +17,14 @@ def columns_for(**properties):
 
 
 def build(columns, records):
-    batch = BatchBuilder(columns).build(records, [1_700_000_000_000] * len(records),
-                                        [dumps(r) for r in records])
-    return batch.to_pylist()
+    builder = BatchBuilder(columns)
+    buffer = StreamBuffer(builder.layout)
+    for record in records:
+        buffer.add(record, 1_700_000_000_000, 10)
+    return builder.build(buffer).to_pylist()
+
+
+NO_COLUMNS = Layout((), ())
 
 
 def test_column_types_from_avro():
@@ -124,7 +129,7 @@ def test_new_table_takes_the_proposed_columns():
 
 
 def test_buffer_pool_tracks_bytes_and_fullness():
-    pool = BufferPool(budget_bytes=100, stream_batch_bytes=60, stream_batch_rows=3)
+    pool = BufferPool(budget_bytes=100, stream_batch_bytes=60, stream_batch_rows=3, layout_of=lambda key: NO_COLUMNS)
     assert pool.add("a", {"x": 1}, 1, 30) is False
     assert pool.add("b", {"x": 1}, 1, 50) is False
     a = pool.buffers["a"]
@@ -136,17 +141,18 @@ def test_buffer_pool_tracks_bytes_and_fullness():
 
 
 def test_buffer_keeps_verbatim_json_for_exactly_parsed_records():
-    pool = BufferPool(10**6, 10**6, 10**6)
-    pool.add("s", {"big": 2**70}, 1, 10, verbatim='{"big":1180591620717411303424}')
-    pool.add("s", {"n": math.nan}, 1, 10, verbatim='{"n":NaN}')
-    pool.add("s", {"plain": 1}, 1, 10)
+    pool = BufferPool(10**6, 10**6, 10**6, layout_of=lambda key: NO_COLUMNS)
+    pool.add("s", {"big": 2**70}, 1, 10, verbatim=b'{"big":1180591620717411303424}')
+    pool.add("s", {"n": math.nan}, 1, 10, verbatim=b'{"n":NaN}')
+    pool.add("s", {"plain": 1, "big": 2**70}, 1, 10)
     buffer = pool.buffers["s"]
-    texts = [t if isinstance(t, str) else t.decode() for t in buffer.data_json()]
-    assert texts == ['{"big":1180591620717411303424}', '{"n":NaN}', '{"plain":1}']
+    texts = utf8_array(buffer.data, buffer.data_ends, len(buffer)).to_pylist()
+    assert texts == ['{"big":1180591620717411303424}', '{"n":NaN}', '{"plain":1,"big":1180591620717411303424}']
 
 
 def test_eviction_brings_the_pool_down_to_half_its_budget_largest_first():
-    pool = BufferPool(budget_bytes=100, stream_batch_bytes=10**6, stream_batch_rows=10**6)
+    pool = BufferPool(budget_bytes=100, stream_batch_bytes=10**6, stream_batch_rows=10**6,
+                      layout_of=lambda key: NO_COLUMNS)
     for key, size in [("a", 10), ("b", 40), ("c", 30), ("d", 25)]:
         pool.add(key, {}, 1, size)
     assert pool.over_budget() and pool.to_evict() == ["b", "c"]

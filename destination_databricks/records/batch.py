@@ -6,13 +6,15 @@ record is always kept whole in `_airbyte_data`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import sys
 import time
-from itertools import repeat
+from array import array
+from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import orjson
@@ -20,6 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import Column, arrow_schema
+
+if TYPE_CHECKING:
+    from .buffer import StreamBuffer
 
 _MIN_LONG, _MAX_LONG = -(2**63), 2**63 - 1
 _DEEPEST = 4000
@@ -104,15 +109,19 @@ def dumps_bytes(value: Any) -> bytes:
         return dumps(value).encode()
 
 
-_NULL = pa.scalar(None, pa.string())
+@functools.cache
+def _null_string() -> pa.Scalar:
+    return pa.scalar(None, pa.string())  # not at import: see arrow_runtime (pa.scalar imports pandas)
 
 
-def _json(values: list) -> pa.Array:
-    try:
-        texts = pa.array(list(map(orjson.dumps, values)), pa.string())
-    except TypeError:  # an integer beyond 64 bits somewhere in the batch
-        texts = pa.array(list(map(dumps_bytes, values)), pa.string())
-    return pc.if_else(pc.equal(texts, "null"), _NULL, texts)  # JSON null (or absent) is SQL NULL
+def utf8_array(texts: bytes | bytearray, offsets: array, n: int) -> pa.Array:
+    """``n`` strings stored back to back in ``texts``, string i at ``offsets[i]:offsets[i + 1]`` (no copy)."""
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(texts)])
+
+
+def _json(texts: bytearray, offsets: array, n: int) -> pa.Array:
+    values = utf8_array(texts, offsets, n)
+    return pc.if_else(pc.equal(values, "null"), _null_string(), values)  # JSON null (or absent) is SQL NULL
 
 
 def _text(values: list) -> pa.Array:
@@ -173,7 +182,8 @@ def _other(values: list, arrow_type: pa.DataType) -> pa.Array:
     return _array(values, arrow_type, fit)
 
 
-def column_array(column: Column, values: list) -> pa.Array:
+def column_array(column: Column, values: Sequence) -> pa.Array:
+    """The column of a scalar kind (JSON columns arrive as text: see BatchBuilder.build)."""
     kind = column.kind
     if kind == "long":
         return _long(values)
@@ -183,8 +193,6 @@ def column_array(column: Column, values: list) -> pa.Array:
         return _boolean(values)
     if kind == "string":
         return _string(values)
-    if kind == "json":
-        return _json(values)
     if kind == "text":
         return _text(values)
     if kind == "decimal":
@@ -214,20 +222,38 @@ def new_ids(n: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text.tobytes()))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which record properties a buffer keeps as values (scalar columns) and which as JSON text."""
+
+    scalar_keys: tuple[str, ...]
+    json_keys: tuple[str, ...]
+
+
 class BatchBuilder:
     """Builds record batches of one fixed schema: the `_airbyte_*` columns, then ``columns``."""
 
     def __init__(self, columns: list[Column]):
         self.columns = columns
         self.schema = arrow_schema(columns)
+        self.layout = Layout(
+            tuple(c.key for c in columns if c.key is not None and c.kind != "json"),
+            tuple(c.key for c in columns if c.key is not None and c.kind == "json"),
+        )
 
-    def build(self, records: list[dict], emitted_at_ms: list[int], data_json: list) -> pa.RecordBatch:
-        n = len(records)
-        emitted = pc.multiply(pa.array(emitted_at_ms, pa.int64()), 1000).cast(self.schema.field(1).type)
-        arrays = [new_ids(n), emitted, pa.array(data_json, pa.string())]
+    def build(self, buffer: "StreamBuffer") -> pa.RecordBatch:
+        """The buffered records as one batch; ``buffer`` was laid out by this builder's ``layout``."""
+        n = len(buffer)
+        emitted_ms = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(buffer.emitted_at)])
+        arrays = [new_ids(n), pc.multiply(emitted_ms, 1000).cast(self.schema.field(1).type),
+                  utf8_array(buffer.data, buffer.data_ends, n)]
+        scalars = zip(*buffer.rows)
+        json_texts = iter(buffer.json)
         for column in self.columns:
             if column.key is None:
                 arrays.append(pa.nulls(n, column.type))
+            elif column.kind == "json":
+                arrays.append(_json(*next(json_texts), n))
             else:
-                arrays.append(column_array(column, list(map(dict.get, records, repeat(column.key)))))
+                arrays.append(column_array(column, next(scalars)))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
