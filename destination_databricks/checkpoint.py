@@ -6,17 +6,19 @@ STATE of another stream. Each released STATE carries `destinationStats.recordCou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .naming import StreamKey
+from .jsontext import dumps
 
 
-@dataclass
 class _Waiting:
-    message: dict  # the STATE message as received, with destinationStats added
-    stream: StreamKey | None  # None for a global or legacy state
-    needs: dict[StreamKey, int]  # stream → records that must be committed
+    __slots__ = ("line", "stream", "needs")
+
+    def __init__(self, line: str, stream: StreamKey | None, needs: tuple[tuple[StreamKey, int], ...]):
+        self.line = line  # the STATE message as received, with destinationStats added, as JSON text
+        self.stream = stream  # None for a global or legacy state
+        self.needs = needs  # (stream, records that must be committed in it), …
 
 
 def state_stream(state: Mapping[str, Any]) -> StreamKey | None:
@@ -43,26 +45,26 @@ class Checkpoints:
             count = total - self._total_at_last
             self._total_at_last = total
             self._counted_at_last = dict(received)
-            needs = {s: n for s, n in received.items() if n > self.committed.get(s, 0)}
+            needs = tuple((s, n) for s, n in received.items() if n > self.committed.get(s, 0))
         else:
             n = received.get(stream, 0)
             count = n - self._counted_at_last.get(stream, 0)
             self._counted_at_last[stream] = n
-            needs = {stream: n} if n > self.committed.get(stream, 0) else {}
+            needs = ((stream, n),) if n > self.committed.get(stream, 0) else ()
         stats = dict(state.get("destinationStats") or {})
         stats["recordCount"] = float(count)
         message = {**message, "state": {**state, "destinationStats": stats}}
-        self.waiting.append(_Waiting(message, stream, needs))
+        self.waiting.append(_Waiting(dumps(message), stream, needs))
 
     def commit(self, stream: StreamKey, records: int) -> None:
         """The first ``records`` records of ``stream`` are committed in its table."""
         self.committed[stream] = max(records, self.committed.get(stream, 0))
 
     def _ready(self, waiting: _Waiting) -> bool:
-        return all(self.committed.get(s, 0) >= n for s, n in waiting.needs.items())
+        return all(self.committed.get(s, 0) >= n for s, n in waiting.needs)
 
-    def release(self) -> list[dict]:
-        """The STATE messages that may now be emitted, in order."""
+    def release(self) -> list[str]:
+        """The STATE messages that may now be emitted, in order, as JSON lines."""
         released, still = [], []
         blocked_streams: set[StreamKey] = set()
         blocked_global = False
@@ -72,7 +74,7 @@ class Checkpoints:
             else:
                 free = not blocked_global and waiting.stream not in blocked_streams
             if free and self._ready(waiting):
-                released.append(waiting.message)
+                released.append(waiting.line)
                 continue
             still.append(waiting)
             if waiting.stream is None:

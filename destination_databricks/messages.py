@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -17,6 +18,8 @@ from .secrets import mask
 # the json module. Mapping every digit to 0 and searching for nineteen 0s is 8x faster than a regex.
 DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 NINETEEN_DIGITS = b"0" * 19
+# orjson refuses a lone surrogate escape; the json module reads it. Pairs match too, harmlessly.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
@@ -34,9 +37,26 @@ def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
             exact = True
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise InputError(f"Input line {number} is not valid JSON ({_shorten(str(first))}).") from None
+    if exact and SURROGATE_ESCAPE.search(line):
+        message = without_lone_surrogates(message)
     if not isinstance(message, dict):
         raise InputError(f"Input line {number} is not a JSON object, so not an Airbyte message.")
     return message, exact
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate replaced by U+FFFD.
+
+    JSON may escape half of a surrogate pair on its own (`"\\ud800"`); the json module reads it into a
+    str that no UTF-8 text, so no Parquet file or Delta table, can hold.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    return value
 
 
 def _shorten(text: str, limit: int = 300) -> str:

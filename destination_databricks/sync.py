@@ -17,7 +17,8 @@ from .errors import InputError
 from .loading.base import Loader
 from .messages import DIGITS_TO_ZERO, NINETEEN_DIGITS, parse_line
 from .naming import StreamKey
-from .records.batch import BatchBuilder, dumps_exact
+from .jsontext import dumps_exact
+from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
 from .records.columns import table_columns
 from .staging.base import StagedFile, Stager
@@ -59,32 +60,47 @@ class _Stream:
     builder: BatchBuilder | None = None  # made at the first record, from the table's schema then
     received: int = 0
     staged: int = 0  # records in staged files (or on their way there)
-    files: list[Future] = field(default_factory=list)  # → StagedFile, written by the writer thread
+    files: list[StagedFile] = field(default_factory=list)  # appended by the writer thread
+    writing: Future | None = None  # the stream's last write; earlier ones finished before it
 
 
 class _Writer:
     """Encodes and stages files on one background thread while the main thread parses input.
 
     Parquet encoding and uploads release the GIL, so the two cores both work. At most ``depth`` batches
-    wait, so memory stays bounded when staging is slower than parsing.
+    wait, so memory stays bounded when staging is slower than parsing. Writes run in the order they
+    were submitted, so a stream's last write finished means all of its writes did; only that one
+    Future is kept per stream (a list of them took ~1 KB per file with thousands of streams).
     """
 
     def __init__(self, stager: Stager, depth: int = 2):
         self.stager = stager
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
         self.slots = threading.BoundedSemaphore(depth)
+        self.failure: BaseException | None = None
 
-    def submit(self, stream: _Stream, batch) -> Future:
+    def submit(self, stream: _Stream, batch) -> None:
         self.slots.acquire()
         plan = stream.plan
 
-        def work() -> StagedFile:
+        def work() -> None:
             try:
-                return self.stager.write(plan.table, batch, plan.avro_schema_json)
+                stream.files.append(self.stager.write(plan.table, batch, plan.avro_schema_json))
+            except BaseException as exc:
+                self.failure = self.failure or exc
+                raise
             finally:
                 self.slots.release()
 
-        return self.pool.submit(work)
+        stream.writing = self.pool.submit(work)
+
+    def written(self, stream: _Stream) -> list[StagedFile]:
+        """The stream's staged files, once every write submitted for it has finished."""
+        if stream.writing is not None:
+            stream.writing.result()
+        if self.failure is not None:  # a write that failed before the last one
+            raise self.failure
+        return stream.files
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -96,7 +112,7 @@ class Sync:
         plans: dict[StreamKey, StreamPlan],
         stager: Stager,
         loader: Loader,
-        emit: Callable[[dict], None],
+        emit: Callable[[str], None],  # one output line (a released STATE)
         *,
         evolve: bool,
         tuning: Tuning,
@@ -111,6 +127,7 @@ class Sync:
                                lambda key: self._builder(self.streams[key]).layout)
         self.writer = _Writer(stager)
         self.checkpoints = Checkpoints()
+        self.builders: dict[tuple, BatchBuilder] = {}
         self.received: dict[StreamKey, int] = {}
         self.dirty: set[StreamKey] = set()  # append streams with records not yet committed
         self.uncommitted_bytes = 0
@@ -185,7 +202,9 @@ class Sync:
     def _builder(self, stream: _Stream) -> BatchBuilder:
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
-            stream.builder = BatchBuilder(table_columns(stream.plan.proposed_columns, existing, self.evolve))
+            columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve))
+            # Streams with the same columns share one (stateless) builder and its Arrow schema.
+            stream.builder = self.builders.get(columns) or self.builders.setdefault(columns, BatchBuilder(list(columns)))
         return stream.builder
 
     def _flush(self, stream: _Stream) -> None:
@@ -194,7 +213,7 @@ class Sync:
             return
         buffer = self.pool.take(stream.plan.key)
         batch = self._builder(stream).build(buffer)
-        stream.files.append(self.writer.submit(stream, batch))
+        self.writer.submit(stream, batch)
         stream.staged = stream.received
 
     def _load(self, streams: list[_Stream]) -> None:
@@ -207,7 +226,7 @@ class Sync:
             self._flush(stream)
 
         def seal_and_load(stream: _Stream) -> _Stream:
-            files = [future.result() for future in stream.files]
+            files = self.writer.written(stream)
             staged = self.stager.seal(stream.plan.table, files, self._builder(stream).schema)
             self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}")
             return stream
@@ -222,7 +241,7 @@ class Sync:
             done = pool.map(seal_and_load, streams)
         try:
             for stream in done:
-                stream.files = []
+                stream.files, stream.writing = [], None
                 self.checkpoints.commit(stream.plan.key, stream.staged)
         finally:
             if workers > 1:

@@ -39,7 +39,7 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
     plans = plan_streams(read_json(catalog_path, "catalog"), config.schema)
     sync_id = str(uuid.uuid4())
     with connect(config, sync_id=sync_id) as (stager, loader):
-        sync = Sync(plans, stager, loader, output.message, evolve=config.enable_schema_evolution,
+        sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution,
                     tuning=Tuning.from_env())
         started = time.monotonic()
         sync.run(stdin)

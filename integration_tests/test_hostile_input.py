@@ -158,6 +158,18 @@ def test_nan_infinity_and_integers_past_64_bits_are_kept(tmp_path):
     assert "123456789012345678901234567890" in rows[1]["_airbyte_data"]  # every digit, never a float
 
 
+def test_lone_surrogate_escapes_land_as_replacement_characters(tmp_path):
+    # Valid JSON grammar, but no UTF-8 text can hold half a surrogate pair; the sync used to fail on it.
+    dest, result = sync(tmp_path, catalog(stream("s", {"id": {"type": "integer"}, "t": {"type": "string"},
+                                                     "o": {"type": "object"}})),
+                        b'{"type":"RECORD","record":{"stream":"s","data":{"id":1,"t":"a\\ud800b","o":{"k":"\\udfff"}},"emitted_at":1}}\n'
+                        b'{"type":"RECORD","record":{"stream":"s","data":{"id":2,"t":"\\ud83d\\ude00"},"emitted_at":1}}\n')
+    assert result.returncode == 0, result.stdout
+    rows = sorted(dest.rows("default", "s"), key=lambda r: r["id"])
+    assert [(r["t"], r["o"] and json.loads(r["o"])) for r in rows] == [("a\ufffdb", {"k": "\ufffd"}), ("\U0001F600", None)]
+    assert json.loads(rows[0]["_airbyte_data"]) == {"id": 1, "t": "a\ufffdb", "o": {"k": "\ufffd"}}
+
+
 def test_a_catalog_with_duplicate_streams_is_a_config_error(tmp_path):
     _, result = sync(tmp_path, catalog(stream("s", ID), stream("s", ID)), b"")
     fails(result, "more than once", failure_type="config_error")

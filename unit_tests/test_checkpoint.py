@@ -1,4 +1,6 @@
 """STATE bookkeeping: released only once the records before it are committed, in order, with counts."""
+import json
+
 from destination_databricks.checkpoint import Checkpoints
 from destination_databricks.naming import StreamKey
 
@@ -14,8 +16,8 @@ def global_state(value):
     return {"type": "STATE", "state": {"type": "GLOBAL", "global": {"shared_state": {"v": value}}}}
 
 
-def values(messages):
-    state = [m["state"] for m in messages]
+def values(lines):
+    state = [json.loads(line)["state"] for line in lines]
     return [s.get("stream", {}).get("stream_state", {}).get("v") or s.get("global", {}).get("shared_state", {}).get("v") for s in state]
 
 
@@ -26,8 +28,8 @@ def test_stream_state_waits_for_its_records():
     c.commit(A, 4)
     assert c.release() == []
     c.commit(A, 5)
-    (message,) = c.release()
-    assert message["state"]["destinationStats"] == {"recordCount": 5.0}
+    (line,) = c.release()
+    assert json.loads(line)["state"]["destinationStats"] == {"recordCount": 5.0}
     assert c.pending == 0
 
 
@@ -75,7 +77,7 @@ def test_record_counts_are_per_stream_since_its_last_state_and_global_since_any(
     c.received(global_state(3), {A: 11, B: 4})
     c.commit(A, 11)
     c.commit(B, 4)
-    assert [m["state"]["destinationStats"]["recordCount"] for m in c.release()] == [3.0, 2.0, 7.0, 15.0]
+    assert [json.loads(m)["state"]["destinationStats"]["recordCount"] for m in c.release()] == [3.0, 2.0, 7.0, 15.0]
 
 
 def test_existing_destination_stats_are_kept():
@@ -83,7 +85,7 @@ def test_existing_destination_stats_are_kept():
     message = stream_state(A, 1)
     message["state"]["destinationStats"] = {"other": 1}
     c.received(message, {})
-    assert c.release()[0]["state"]["destinationStats"] == {"other": 1, "recordCount": 0.0}
+    assert json.loads(c.release()[0])["state"]["destinationStats"] == {"other": 1, "recordCount": 0.0}
 
 
 def test_legacy_state_is_global():
@@ -91,4 +93,11 @@ def test_legacy_state_is_global():
     c.received({"type": "STATE", "state": {"data": {"cursor": 1}}}, {A: 1})
     assert c.release() == []
     c.commit(A, 1)
-    assert c.release()[0]["state"]["data"] == {"cursor": 1}
+    assert json.loads(c.release()[0])["state"]["data"] == {"cursor": 1}
+
+
+def test_a_cursor_beyond_64_bits_is_released_exactly():
+    c = Checkpoints()
+    c.received(stream_state(A, 2**70), {})
+    (line,) = c.release()
+    assert '"v":1180591620717411303424' in line and json.loads(line)["state"]["stream"]["stream_state"]["v"] == 2**70

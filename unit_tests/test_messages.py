@@ -23,3 +23,8 @@ def test_nan_and_infinity_are_read():
 def test_bad_lines_are_input_errors_naming_the_line(line):
     with pytest.raises(InputError, match="line 7"):
         parse_line(line, 7)
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character_and_pairs_stay():
+    message, exact = parse_line(rb'{"a": "x\ud800y", "\udc00k": ["\uDBFF"], "pair": "\ud83d\ude00", "n": 123456789012345678901}', 1)
+    assert exact and message == {"a": "x\ufffdy", "\ufffdk": ["\ufffd"], "pair": "\U0001F600", "n": 123456789012345678901}

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
-import sys
 import time
 from array import array
 from dataclasses import dataclass
@@ -17,35 +15,18 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..jsontext import dumps_bytes
 from .columns import Column, arrow_schema
 
 if TYPE_CHECKING:
     from .buffer import StreamBuffer
 
 _MIN_LONG, _MAX_LONG = -(2**63), 2**63 - 1
-_DEEPEST = 4000
 _DECIMAL_LIMIT = 10**38
 _WIDE = Context(prec=80)  # room for 38 digits and exponents; the default has 28
-
-
-def dumps_exact(value: Any) -> str:
-    """JSON text by the json module: integers of any size, NaN/Infinity as they came, any depth."""
-    # Input nesting is bounded by orjson's parser (1,024 levels), so this limit is always enough.
-    if sys.getrecursionlimit() < _DEEPEST:
-        sys.setrecursionlimit(_DEEPEST)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def dumps(value: Any) -> str:
-    """JSON text of ``value``: orjson, or ``dumps_exact`` for what orjson refuses."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # orjson refuses integers beyond 64 bits, and nesting deeper than 254 levels
-        return dumps_exact(value)
 
 
 def _array(values: list, arrow_type: pa.DataType, fit: Callable[[Any], Any]) -> pa.Array:
@@ -99,14 +80,6 @@ def _string(values: list) -> pa.Array:
     if inferred is not None and inferred.type in (pa.string(), pa.null()):
         return inferred.cast(pa.string())
     return pa.array([v if v.__class__ is str else None for v in values], pa.string())
-
-
-def dumps_bytes(value: Any) -> bytes:
-    """Like ``dumps``, as UTF-8 bytes (Arrow takes them as strings without a decode per value)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return dumps(value).encode()
 
 
 @functools.cache

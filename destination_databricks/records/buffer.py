@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import orjson
 
-from .batch import Layout, dumps_bytes
+from ..jsontext import dumps_bytes
+from .batch import Layout
 
 _dumps = orjson.dumps
 

@@ -1,0 +1,38 @@
+"""JSON text out: orjson where it can, the json module for what orjson refuses."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import orjson
+
+_DEEPEST = 4000
+
+
+def dumps_exact(value: Any) -> str:
+    """JSON text by the json module: integers of any size, NaN/Infinity as they came, any depth."""
+    # Input nesting is bounded by orjson's parser (1,024 levels), so this limit is always enough.
+    if sys.getrecursionlimit() < _DEEPEST:
+        sys.setrecursionlimit(_DEEPEST)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    """JSON text of ``value``: orjson, or ``dumps_exact`` for what orjson refuses."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits, and nesting deeper than 254 levels
+        return dumps_exact(value)
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """Like ``dumps``, as UTF-8 bytes (Arrow takes them as strings without a decode per value).
+
+    Note that orjson's bytes hold a 4 KiB allocation whatever their length: copy them (append to a
+    buffer, decode) before keeping many.
+    """
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return dumps_exact(value).encode()
