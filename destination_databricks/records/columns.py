@@ -13,7 +13,7 @@ and one misfit nested value would otherwise null the whole struct. Databricks re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import pyarrow as pa
 
@@ -93,7 +93,7 @@ def _kind_for_existing(arrow_type: pa.DataType, proposed: Column | None) -> str:
     return "other"
 
 
-def table_columns(proposed: list[Column], existing: pa.Schema | None, evolve: bool) -> list[Column]:
+def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve: bool) -> list[Column]:
     """The typed columns the staged files will have: the table's, plus new ones if allowed."""
     if existing is None:
         return list(proposed)
