@@ -14,10 +14,10 @@ import orjson
 from .catalog import StreamPlan
 from .checkpoint import Checkpoints
 from .errors import InputError
+from .jsontext import dumps_exact
 from .loading.base import Loader
 from .messages import DIGITS_TO_ZERO, NINETEEN_DIGITS, parse_line
 from .naming import StreamKey
-from .jsontext import dumps_exact
 from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
 from .records.columns import table_columns
@@ -203,8 +203,10 @@ class Sync:
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
             columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve))
-            # Streams with the same columns share one (stateless) builder and its Arrow schema.
-            stream.builder = self.builders.get(columns) or self.builders.setdefault(columns, BatchBuilder(list(columns)))
+            builder = self.builders.get(columns)  # streams alike share one (stateless) builder
+            if builder is None:
+                builder = self.builders[columns] = BatchBuilder(list(columns))
+            stream.builder = builder
         return stream.builder
 
     def _flush(self, stream: _Stream) -> None:
