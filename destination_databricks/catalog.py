@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+import ijson
 import orjson
 
 from .errors import ConfigError
+from .jsontext import read_json
 from .naming import StreamKey, TableName, table_name
 from .records.avro_schema import stream_avro_schema
 from .records.columns import Column, stream_columns
@@ -23,11 +25,30 @@ class StreamPlan:
     proposed_columns: tuple[Column, ...]  # shared by the streams that propose the same columns
 
 
-def plan_streams(catalog: Mapping[str, Any], default_schema: str) -> dict[StreamKey, StreamPlan]:
-    """Validate the configured catalog; raise ConfigError on anything that cannot be synced as asked."""
-    streams = catalog.get("streams") if isinstance(catalog, Mapping) else None
-    if not isinstance(streams, list):
+def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
+    """The configured catalog file → plans, parsing one stream at a time.
+
+    A catalog of 10,000 streams is 11 MB of JSON, ~96 MB as one parsed object, and the memory it
+    fragments was never given back; ijson (its C backend) hands us the streams one by one instead.
+    """
+    try:
+        with open(path, "rb") as f:
+            plans = plan_streams(ijson.items(f, "streams.item", use_float=True), default_schema)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the catalog file {path!r}: {exc.strerror}.") from None
+    except ijson.JSONError as exc:
+        raise ConfigError(f"The catalog file {path!r} is not valid JSON: {exc}.") from None
+    if plans:
+        return plans
+    # No stream found: the whole file says whether that is an empty catalog or not a catalog at all.
+    catalog = read_json(path, "catalog")
+    if not isinstance(catalog, Mapping) or not isinstance(catalog.get("streams"), list):
         raise ConfigError("The configured catalog must be an object with a 'streams' list.")
+    return plan_streams(catalog["streams"], default_schema)
+
+
+def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey, StreamPlan]:
+    """Validate the configured streams; raise ConfigError on anything that cannot be synced as asked."""
     plans: dict[StreamKey, StreamPlan] = {}
     tables: dict[TableName, StreamKey] = {}
     shared: dict[tuple[Column, ...], tuple[Column, ...]] = {}  # 10,000 streams: 14 MB less when alike

@@ -11,9 +11,10 @@ from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from . import secrets
 from .config import parse_config
 from .errors import ConnectorError
+from .jsontext import read_json
 from .messages import Output
 from .storage import check_storage, discover_catalog
-from .write import read_json, write
+from .write import write
 
 logger = logging.getLogger("airbyte")
 

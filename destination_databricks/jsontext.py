@@ -1,4 +1,4 @@
-"""JSON text out: orjson where it can, the json module for what orjson refuses."""
+"""JSON text in and out: orjson where it can, the json module for what orjson refuses."""
 from __future__ import annotations
 
 import json
@@ -6,6 +6,8 @@ import sys
 from typing import Any
 
 import orjson
+
+from .errors import ConfigError
 
 _DEEPEST = 4000
 
@@ -36,3 +38,14 @@ def dumps_bytes(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return dumps_exact(value).encode()
+
+
+def read_json(path: str, what: str) -> Any:
+    """A JSON file the user gave us (config, catalog); unreadable or invalid is a config error."""
+    try:
+        with open(path, "rb") as f:
+            return orjson.loads(f.read())
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the {what} file {path!r}: {exc.strerror}.") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"The {what} file {path!r} is not valid JSON: {exc}.") from None

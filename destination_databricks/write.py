@@ -4,14 +4,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, BinaryIO
-
-import orjson
+from typing import BinaryIO
 
 from . import secrets
-from .catalog import plan_streams
+from .catalog import read_catalog
 from .config import parse_config
-from .errors import ConfigError
+from .jsontext import read_json
 from .messages import Output
 from .records import arrow_runtime
 from .storage import connect
@@ -20,23 +18,13 @@ from .sync import Sync, Tuning
 logger = logging.getLogger("airbyte")
 
 
-def read_json(path: str, what: str) -> Any:
-    try:
-        with open(path, "rb") as f:
-            return orjson.loads(f.read())
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the {what} file {path!r}: {exc.strerror}.") from None
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"The {what} file {path!r} is not valid JSON: {exc}.") from None
-
-
 def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) -> None:
     arrow_runtime.configure()
     raw = read_json(config_path, "config")
     if isinstance(raw, dict):
         secrets.register(raw)
     config = parse_config(raw)
-    plans = plan_streams(read_json(catalog_path, "catalog"), config.schema)
+    plans = read_catalog(catalog_path, config.schema)
     sync_id = str(uuid.uuid4())
     with connect(config, sync_id=sync_id) as (stager, loader):
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution,

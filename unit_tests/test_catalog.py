@@ -1,0 +1,54 @@
+"""Reading the configured catalog file stream by stream; anything that is not a catalog is a config error."""
+import json
+
+import pytest
+
+from destination_databricks.catalog import read_catalog
+from destination_databricks.errors import ConfigError
+
+SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "x": {"type": "number", "maximum": 1.5}}}
+
+
+def configured(name, mode="append"):
+    return {"stream": {"name": name, "json_schema": SCHEMA, "supported_sync_modes": ["full_refresh"]},
+            "sync_mode": "full_refresh", "destination_sync_mode": mode}
+
+
+def write(tmp_path, text):
+    path = tmp_path / "catalog.json"
+    path.write_text(text if isinstance(text, str) else json.dumps(text))
+    return str(path)
+
+
+def test_streams_are_planned_in_order_with_their_modes(tmp_path):
+    path = write(tmp_path, {"other": [1, {"streams": 2}], "streams": [configured("a"), configured("b", "overwrite")]})
+    plans = read_catalog(path, "default")
+    assert [(str(k), p.table.table, p.mode) for k, p in plans.items()] == [("a", "a", "append"), ("b", "b", "overwrite")]
+    assert [c.name for c in plans[next(iter(plans))].proposed_columns] == ["id", "x"]
+
+
+def test_streams_alike_share_their_proposed_columns(tmp_path):
+    plans = list(read_catalog(write(tmp_path, {"streams": [configured("a"), configured("b")]}), "default").values())
+    assert plans[0].proposed_columns is plans[1].proposed_columns
+
+
+def test_an_empty_streams_list_is_an_empty_catalog(tmp_path):
+    assert read_catalog(write(tmp_path, {"streams": []}), "default") == {}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[]", "must be an object with a 'streams' list"),
+    ('{"streams": {"a": 1}}', "must be an object with a 'streams' list"),
+    ("{}", "must be an object with a 'streams' list"),
+    ('{"streams": [', "is not valid JSON"),
+    ('{"streams": [] } trailing', "is not valid JSON"),
+    ('{"streams": [{"stream": {}}]}', "has no stream name"),
+])
+def test_what_is_not_a_catalog_is_a_config_error(tmp_path, text, words):
+    with pytest.raises(ConfigError, match=words):
+        read_catalog(write(tmp_path, text), "default")
+
+
+def test_a_missing_file_is_a_config_error_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="Cannot read the catalog file .*nope.json"):
+        read_catalog(str(tmp_path / "nope.json"), "default")
