@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .naming import StreamKey
 from .jsontext import dumps
+from .naming import StreamKey
 
 
 class _Waiting:
