@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Iterable, Mapping
 
 import ijson
@@ -13,16 +14,58 @@ from .naming import StreamKey, TableName, table_name
 from .records.avro_schema import stream_avro_schema
 from .records.columns import Column, stream_columns
 
-SUPPORTED_MODES = ("overwrite", "append")
+
+
+class SyncMode(str, Enum):
+    """The configured stream's `destination_sync_mode` (a str, so it compares equal to the protocol's text)."""
+
+    APPEND = "append"
+    OVERWRITE = "overwrite"
+    APPEND_DEDUP = "append_dedup"
+    OVERWRITE_DEDUP = "overwrite_dedup"
+
+    @property
+    def replaces(self) -> bool:
+        """At the stream's end its table holds only this sync's rows."""
+        return self in (SyncMode.OVERWRITE, SyncMode.OVERWRITE_DEDUP)
+
+
+SUPPORTED_MODES = (SyncMode.OVERWRITE, SyncMode.APPEND)
+Path = tuple[str, ...]  # a property path: ("id",), or ("address", "zip") for a nested key
 
 
 @dataclass
 class StreamPlan:
     key: StreamKey
     table: TableName
-    mode: str  # "overwrite" or "append"
+    mode: SyncMode
     avro_schema_json: str
     proposed_columns: tuple[Column, ...]  # shared by the streams that propose the same columns
+    primary_key: tuple[Path, ...] = ()  # the configured stream's primary_key, one path per key column
+    cursor_field: Path = ()
+    generation_id: int | None = None  # the refresh protocol: rows of generations below the minimum go
+    minimum_generation_id: int | None = None
+    sync_id: int | None = None
+
+
+def _paths(value: Any, what: str, key: StreamKey) -> tuple[Path, ...]:
+    """A list of property paths (each a list of names), as the protocol writes primary keys."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+            isinstance(p, list) and p and all(isinstance(n, str) for n in p) for p in value):
+        raise ConfigError(f"Stream '{key}': {what} must be a list of property paths (lists of names), got {value!r}.")
+    return tuple(tuple(p) for p in value)
+
+
+def _whole(value: Any, what: str, key: StreamKey) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # ijson reads numbers as floats here (use_float)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"Stream '{key}': {what} must be a whole number ≥ 0, got {value!r}.")
+    return value
 
 
 def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
@@ -60,10 +103,10 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         if key in plans:
             raise ConfigError(f"Stream '{key}' appears more than once in the configured catalog.")
         mode = configured.get("destination_sync_mode", "append")
-        if mode not in SUPPORTED_MODES:
+        if mode not in [m.value for m in SUPPORTED_MODES]:
             raise ConfigError(
                 f"Stream '{key}': destination_sync_mode '{mode}' is not supported; use one of "
-                f"{', '.join(SUPPORTED_MODES)}."
+                f"{', '.join(m.value for m in SUPPORTED_MODES)}."
             )
         table = table_name(key, default_schema)
         if table in tables:
@@ -74,5 +117,13 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         tables[table] = key
         avro = stream_avro_schema(key.name, stream.get("json_schema") or {})
         columns = tuple(stream_columns(avro))
-        plans[key] = StreamPlan(key, table, mode, orjson.dumps(avro).decode(), shared.setdefault(columns, columns))
+        cursor = configured.get("cursor_field")
+        plans[key] = StreamPlan(
+            key, table, SyncMode(mode), orjson.dumps(avro).decode(), shared.setdefault(columns, columns),
+            primary_key=_paths(configured.get("primary_key"), "primary_key", key),
+            cursor_field=_paths([cursor], "cursor_field", key)[0] if cursor else (),
+            generation_id=_whole(configured.get("generation_id"), "generation_id", key),
+            minimum_generation_id=_whole(configured.get("minimum_generation_id"), "minimum_generation_id", key),
+            sync_id=_whole(configured.get("sync_id"), "sync_id", key),
+        )
     return plans

@@ -73,10 +73,6 @@ class Config:
     enable_schema_evolution: bool
     purge_staging_data: bool
 
-    @property
-    def is_local(self) -> bool:
-        return isinstance(self.storage, LocalStorage)
-
 
 def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
     value = raw.get(field)

@@ -13,15 +13,13 @@ from .config import parse_config
 from .errors import ConnectorError
 from .jsontext import read_json
 from .messages import Output
-from .storage import check_storage, discover_catalog
+from . import sources
 from .write import write
 
 logger = logging.getLogger("airbyte")
 
 
 class DestinationDatabricks(Destination):
-    VALID_CMDS = {"spec", "check", "discover", "write"}
-
     def __init__(self, output: Output | None = None):
         self.output = output or Output()
 
@@ -45,7 +43,7 @@ class DestinationDatabricks(Destination):
         elif parsed.command == "discover":
             raw = read_json(parsed.config, "config")
             secrets.register(raw)
-            self.output.message({"type": "CATALOG", "catalog": discover_catalog(parse_config(raw))})
+            self.output.message({"type": "CATALOG", "catalog": sources.discover(parse_config(raw))})
         else:
             import sys
 
@@ -56,7 +54,7 @@ class DestinationDatabricks(Destination):
         try:
             if isinstance(config, Mapping):
                 secrets.register(config)
-            check_storage(parse_config(config))
+            sources.check(parse_config(config))
         except ConnectorError as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=secrets.mask(exc.message))
         except Exception as exc:

@@ -7,8 +7,14 @@ DESTINATION_DATABRICKS_RETRY_ATTEMPTS, _RETRY_BACKOFF_SECONDS, _RETRY_MAX_SECOND
 """
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+logger = logging.getLogger("airbyte")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,3 +50,25 @@ class RetryBudget:
         """databricks-sql-connector's longest wait. It also sleeps at least this long after any 429/503 it
         retries (databricks-sql-python #860: Retry-After is floored to it), so keep it short; 5 is its minimum."""
         return max(5.0, min(10.0, self.max_seconds / 4))
+
+
+def retrying(call: Callable[[], T], *, attempts: int, backoff_seconds: float, transient: Callable[[BaseException], bool],
+             fail: Callable[[BaseException], BaseException], what: str, between: Callable[[], None] = lambda: None) -> T:
+    """``call()`` until it succeeds, at most ``attempts`` times, waiting ``backoff_seconds`` · 2^(n-1) after the n-th
+    failure; only failures ``transient`` says so are retried. The last (or a terminal) failure is raised as
+    ``fail(exc)``; ``between`` runs before each retry (e.g. drop a broken connection). Our one retry loop: the
+    clients' own retries happen inside ``call``."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if not transient(exc) or attempt == attempts:
+                error = fail(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            logger.warning("Transient failure to %s (attempt %d of %d): %s", what, attempt, attempts,
+                           str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            between()
+            time.sleep(backoff_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")

@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import orjson
 
-from .catalog import StreamPlan
+from .bounded import BoundedExecutor
+from .catalog import StreamPlan, SyncMode
 from .checkpoint import Checkpoints
 from .errors import InputError
 from .jsontext import dumps_exact
 from .loading.base import Loader
 from .messages import DIGITS_TO_ZERO, NINETEEN_DIGITS, parse_line
-from .naming import StreamKey
+from .naming import StreamKey, TableName
 from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
 from .records.columns import table_columns
@@ -60,6 +60,7 @@ class _Stream:
     builder: BatchBuilder | None = None  # made at the first record, from the table's schema then
     received: int = 0
     staged: int = 0  # records in staged files (or on their way there)
+    committed: int = 0  # records in the table
     files: list[StagedFile] = field(default_factory=list)  # appended by the writer thread
     writing: Future | None = None  # the stream's last write; earlier ones finished before it
 
@@ -75,12 +76,10 @@ class _Writer:
 
     def __init__(self, stager: Stager, depth: int = 2):
         self.stager = stager
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
-        self.slots = threading.BoundedSemaphore(depth)
+        self.pool = BoundedExecutor(workers=1, depth=depth, name="stage")
         self.failure: BaseException | None = None
 
     def submit(self, stream: _Stream, batch) -> None:
-        self.slots.acquire()
         plan = stream.plan
 
         def work() -> None:
@@ -89,8 +88,6 @@ class _Writer:
             except BaseException as exc:
                 self.failure = self.failure or exc
                 raise
-            finally:
-                self.slots.release()
 
         stream.writing = self.pool.submit(work)
 
@@ -103,7 +100,11 @@ class _Writer:
         return stream.files
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.close(cancel=True)
+
+
+# A step run after a commit round, once per table that committed rows in it: (table, rows committed, mode).
+AfterCommit = Callable[[TableName, int, SyncMode], None]
 
 
 class Sync:
@@ -116,6 +117,7 @@ class Sync:
         *,
         evolve: bool,
         tuning: Tuning,
+        after_commit: Sequence[AfterCommit] = (),
     ):
         self.streams = {key: _Stream(plan) for key, plan in plans.items()}
         self.stager = stager
@@ -123,6 +125,7 @@ class Sync:
         self.emit = emit
         self.evolve = evolve
         self.tuning = tuning
+        self.after_commit = tuple(after_commit)
         self.pool = BufferPool(tuning.buffer_bytes, tuning.batch_bytes, tuning.batch_rows,
                                lambda key: self._builder(self.streams[key]).layout)
         self.writer = _Writer(stager)
@@ -182,7 +185,7 @@ class Sync:
                 key = stream.plan.key
                 received[key] = stream.received
                 self.uncommitted_bytes += size
-                if stream.plan.mode == "append":
+                if stream.plan.mode is SyncMode.APPEND:
                     self.dirty.add(key)
                 if pool.add(key, data, emitted_at, size, dumps_exact(data).encode() if exact else None):
                     if pool.full(pool.buffers[key]):
@@ -202,7 +205,7 @@ class Sync:
     def _builder(self, stream: _Stream) -> BatchBuilder:
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
-            columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve))
+            columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve, stream.plan.table))
             builder = self.builders.get(columns)  # streams alike share one (stateless) builder
             if builder is None:
                 builder = self.builders[columns] = BatchBuilder(list(columns))
@@ -218,8 +221,8 @@ class Sync:
         self.writer.submit(stream, batch)
         stream.staged = stream.received
 
-    def _load(self, streams: list[_Stream]) -> None:
-        """Commit everything these streams have received into their tables.
+    def _load(self, streams: list[_Stream]) -> list[tuple[TableName, int, SyncMode]]:
+        """Commit everything these streams have received into their tables; what each committed.
 
         Loads of different tables are independent; a loader that allows it runs several at once
         (delta-rs releases the GIL: 1,000 small streams load about twice as fast on two cores).
@@ -241,13 +244,24 @@ class Sync:
         else:
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load")
             done = pool.map(seal_and_load, streams)
+        committed = []
         try:
             for stream in done:
                 stream.files, stream.writing = [], None
                 self.checkpoints.commit(stream.plan.key, stream.staged)
+                committed.append((stream.plan.table, stream.staged - stream.committed, stream.plan.mode))
+                stream.committed = stream.staged
         finally:
             if workers > 1:
                 pool.shutdown(wait=True, cancel_futures=True)
+        return committed
+
+    def _after(self, committed: list[tuple[TableName, int, SyncMode]]) -> None:
+        """The post-commit steps, once the round's STATEs are out (a failing step cannot hold them back)."""
+        for step in self.after_commit:
+            for table, rows, mode in committed:
+                if rows or mode.replaces:
+                    step(table, rows, mode)
 
     def _commit_due(self) -> bool:
         # Commit rounds may not take more than a third of the time: with 10,000 streams one round is
@@ -260,12 +274,13 @@ class Sync:
 
     def _commit_appends(self) -> None:
         started = time.monotonic()
-        self._load([self.streams[key] for key in sorted(self.dirty, key=str)])
+        committed = self._load([self.streams[key] for key in sorted(self.dirty, key=str)])
         self.dirty.clear()
         self.uncommitted_bytes = 0
         self.last_commit = time.monotonic()
         self.last_commit_took = self.last_commit - started
         self._release()
+        self._after(committed)
 
     def _release(self) -> None:
         for message in self.checkpoints.release():
@@ -273,13 +288,14 @@ class Sync:
 
     def _finish(self) -> None:
         """End of input: commit every stream (overwrites replace their tables now), release all STATEs."""
-        self._load([self.streams[key] for key in sorted(self.streams, key=str)
-                    if self.streams[key].plan.mode == "overwrite" or key in self.dirty
-                    or self.loader.table_schema(self.streams[key].plan.table) is None])
+        committed = self._load([self.streams[key] for key in sorted(self.streams, key=str)
+                                if self.streams[key].plan.mode.replaces or key in self.dirty
+                                or self.loader.table_schema(self.streams[key].plan.table) is None])
         self.dirty.clear()
         self._release()
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
+        self._after(committed)
 
 
 def _emitted_at(value: object) -> int:

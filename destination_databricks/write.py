@@ -12,7 +12,7 @@ from .config import parse_config
 from .jsontext import read_json
 from .messages import Output
 from .records import arrow_runtime
-from .storage import connect
+from .sources import connect
 from .sync import Sync, Tuning
 
 logger = logging.getLogger("airbyte")

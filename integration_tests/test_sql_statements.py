@@ -11,8 +11,8 @@ from destination_databricks import delta_files
 from destination_databricks.config import DatabricksConnection
 from destination_databricks.errors import SystemFailure
 from destination_databricks.loading import sql
-from destination_databricks.loading.signin import SignIn
-from destination_databricks.loading.sql_client import SqlClient
+from destination_databricks.workspace import SignIn
+from destination_databricks.loading.sql_client import SchemaNotFound, SqlClient, TableNotFound
 from destination_databricks.naming import TableName
 
 CATALOG = "hive_metastore"
@@ -44,8 +44,13 @@ def row(i, **extra):
             "_airbyte_data": "{}", "n": i, "d": None, "day": dt.date(2024, 1, 2), "ok": True, "x": 0.5, **extra}
 
 
+def select_all(table: TableName) -> str:
+    """Reading a table back is the tests' business; the connector never selects rows."""
+    return f"SELECT * FROM {sql.table_ref(CATALOG, table)}"
+
+
 def ids(client, table):
-    return sorted(client.execute(sql.select_all(CATALOG, table), "read").column("n").to_pylist())
+    return sorted(client.execute(select_all(table), "read").column("n").to_pylist())
 
 
 def test_quoting_is_unbreakable():
@@ -79,15 +84,15 @@ def test_schema_evolving_append_and_replace(env):
     client.execute(sql.append(CATALOG, table, staged(options, f"{base}/stage/a", [row(1)])), "append")
     wider = SCHEMA.append(pa.field("added", pa.string()))
     client.execute(sql.append_with_new_columns(CATALOG, table, staged(options, f"{base}/stage/b", [row(2, added="new")], wider)), "evolve")
-    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    got = client.execute(select_all(table), "read").to_pylist()
     assert sorted((r["n"], r["added"]) for r in got) == [(1, None), (2, "new")]
     widest = wider.append(pa.field("more", pa.int64()))
     source = staged(options, f"{base}/stage/c", [row(3, added="a", more=7)], widest)
     client.execute(sql.add_columns_from(CATALOG, table, source), "add columns")
-    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    got = client.execute(select_all(table), "read").to_pylist()
     assert sorted((r["n"], r["more"]) for r in got) == [(1, None), (2, None)]  # rows untouched
     client.execute(sql.overwrite(CATALOG, table, source), "overwrite")
-    got = client.execute(sql.select_all(CATALOG, table), "read").to_pylist()
+    got = client.execute(select_all(table), "read").to_pylist()
     assert [(r["n"], r["added"], r["more"]) for r in got] == [(3, "a", 7)]
 
 
@@ -126,4 +131,9 @@ def test_adopt_show_and_drop(env):
 def test_rejected_statement_is_terminal_and_says_what_for(env):
     client, _, _ = env
     with pytest.raises(SystemFailure, match="rejected the statement to read a missing table"):
-        client.execute(sql.select_all(CATALOG, TableName("nope", "missing")), "read a missing table")
+        client.execute(select_all(TableName("nope", "missing")), "read a missing table")
+    # Typed, so callers never match the engine's text.
+    with pytest.raises(TableNotFound):
+        client.execute(select_all(TableName("nope", "missing")), "read a missing table")
+    with pytest.raises(SchemaNotFound):
+        client.execute(sql.show_tables(CATALOG, "nope"), "list the tables of a missing schema")

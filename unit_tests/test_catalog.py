@@ -52,3 +52,29 @@ def test_what_is_not_a_catalog_is_a_config_error(tmp_path, text, words):
 def test_a_missing_file_is_a_config_error_naming_it(tmp_path):
     with pytest.raises(ConfigError, match="Cannot read the catalog file .*nope.json"):
         read_catalog(str(tmp_path / "nope.json"), "default")
+
+
+def test_plans_keep_mode_key_cursor_and_generations_from_the_catalog(tmp_path):
+    from destination_databricks.catalog import SyncMode
+
+    stream = {**configured("a", "overwrite"), "primary_key": [["id"], ["address", "zip"]], "cursor_field": ["updated_at"],
+              "generation_id": 7, "minimum_generation_id": 7, "sync_id": 123456789012}
+    plan = read_catalog(write(tmp_path, {"streams": [stream, configured("b")]}), "default")
+    a, b = plan.values()
+    assert a.mode is SyncMode.OVERWRITE and a.mode.replaces and not b.mode.replaces
+    assert a.primary_key == (("id",), ("address", "zip")) and a.cursor_field == ("updated_at",)
+    assert (a.generation_id, a.minimum_generation_id, a.sync_id) == (7, 7, 123456789012)
+    assert (b.primary_key, b.cursor_field, b.generation_id, b.minimum_generation_id, b.sync_id) == ((), (), None, None, None)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("primary_key", "id", "primary_key must be a list of property paths"),
+    ("primary_key", [["id"], []], "primary_key must be a list of property paths"),
+    ("cursor_field", [1], "cursor_field must be a list of property paths"),
+    ("generation_id", -1, "generation_id must be a whole number"),
+    ("minimum_generation_id", "1", "minimum_generation_id must be a whole number"),
+    ("destination_sync_mode", "append_dedup", "destination_sync_mode 'append_dedup' is not supported"),
+])
+def test_malformed_stream_settings_are_config_errors_naming_stream_and_field(tmp_path, field, value, words):
+    with pytest.raises(ConfigError, match=f"Stream 'a': {words}"):
+        read_catalog(write(tmp_path, {"streams": [{**configured("a"), field: value}]}), "default")

@@ -5,6 +5,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from ..catalog import SyncMode
 from ..naming import TableName
 from ..staging.base import StagedTable
 
@@ -14,8 +15,8 @@ class Loader(Protocol):
     def table_schema(self, table: TableName) -> pa.Schema | None:
         """The destination table's current schema, or None if it does not exist."""
 
-    def load(self, staged: StagedTable, mode: str, comment: str) -> None:
-        """Commit the staged rows into the table: "append" adds them, "overwrite" replaces its rows."""
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
+        """Commit the staged rows into the table: append adds them, overwrite replaces its rows."""
 
     def tables(self) -> dict[TableName, pa.Schema]:
         """The tables this destination has written in the configured catalog and schema(s)."""

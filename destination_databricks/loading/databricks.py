@@ -1,7 +1,9 @@
-"""The Databricks loader: staged Delta tables → destination tables, by SQL on a warehouse.
+"""The Databricks loader: staged files → destination tables, by SQL on a warehouse.
 
-Each load is one statement, so one commit: INSERT for append, INSERT OVERWRITE for overwrite, and
-their schema-evolving forms when the staged files bring new columns.
+Each load commits once: INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION
+for an append that brings new columns. Two cases take more statements but still commit the rows once:
+an overwrite that brings new columns adds them first (a MERGE that inserts nothing), and staged CSV is
+read through a temporary table created before and dropped after the load.
 """
 from __future__ import annotations
 
@@ -9,25 +11,13 @@ from typing import Callable
 
 import pyarrow as pa
 
-from ..errors import SystemFailure
-from ..naming import TableName
-from ..records.columns import TIMESTAMP_TYPE
+from ..catalog import SyncMode
+from ..naming import TableName, sanitize
+from ..records.columns import AIRBYTE_SCHEMA
+from ..records.types import canonical_schema
 from ..staging.base import StagedTable
 from . import sql
-from .sql_client import SqlClient
-
-
-def normalize(schema: pa.Schema) -> pa.Schema:
-    """Result schemas as the connector's own types (warehouses differ in time zone names, view types)."""
-    fields = []
-    for f in schema:
-        t = f.type
-        if pa.types.is_timestamp(t):
-            t = TIMESTAMP_TYPE
-        elif t in (pa.string_view(), pa.large_string()):
-            t = pa.string()
-        fields.append(pa.field(f.name, t, nullable=True))
-    return pa.schema(fields)
+from .sql_client import SchemaNotFound, SqlClient, TableNotFound
 
 
 class DatabricksLoader:
@@ -47,16 +37,14 @@ class DatabricksLoader:
         self._created_schemas: set[str] = set()
 
     def _columns(self, table: TableName) -> pa.Schema:
-        return normalize(self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}").schema)
+        return canonical_schema(self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}").schema)
 
     def table_schema(self, table: TableName) -> pa.Schema | None:
         if table in self._known:
             return self._known[table]
         try:
             schema = self._columns(table)
-        except SystemFailure as exc:
-            if "TABLE_OR_VIEW_NOT_FOUND" not in str(exc) and "SCHEMA_NOT_FOUND" not in str(exc):
-                raise
+        except (TableNotFound, SchemaNotFound):
             schema = None
             location = self.location(table)
             if location and self.schema_at(location) is not None:
@@ -72,7 +60,7 @@ class DatabricksLoader:
             self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
             self._created_schemas.add(schema)
 
-    def load(self, staged: StagedTable, mode: str, comment: str) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
@@ -89,9 +77,9 @@ class DatabricksLoader:
             self._load_from(sql.parquet_path(staged.location), staged, mode, grows)
         else:
             self._load_from(sql.delta_path(staged.location), staged, mode, grows)
-        self._known[table] = normalize(staged.schema)
+        self._known[table] = canonical_schema(staged.schema)
 
-    def _load_csv(self, staged: StagedTable, mode: str, grows: bool) -> None:
+    def _load_csv(self, staged: StagedTable, mode: SyncMode, grows: bool) -> None:
         """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
         table = staged.table
         tmp = TableName(table.schema, f"_airbyte_tmp_{self.sync_id.replace('-', '')[:12]}_{table.table}"[:120])
@@ -102,9 +90,9 @@ class DatabricksLoader:
         finally:
             self.client.execute(sql.drop_table(self.catalog, tmp), f"drop the temporary table of {table}")
 
-    def _load_from(self, source: str, staged: StagedTable, mode: str, grows: bool) -> None:
+    def _load_from(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool) -> None:
         table = staged.table
-        if mode == "overwrite":
+        if mode.replaces:
             if grows:
                 self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
             statement = sql.overwrite(self.catalog, table, source)
@@ -126,16 +114,28 @@ class DatabricksLoader:
         for schema in sorted(self.schemas):
             try:
                 listing = self.client.execute(sql.show_tables(self.catalog, schema), f"list the tables of {schema}")
-            except SystemFailure as exc:
-                if "SCHEMA_NOT_FOUND" in str(exc) or "not found" in str(exc).lower():
-                    continue
-                raise
+            except SchemaNotFound:
+                continue
             for name in sorted(listing.column("tableName").to_pylist()):
                 if name.startswith(("_airbyte_tmp_", "_airbyte_connection_test_")):
                     continue  # the connector's own scratch tables, not streams
                 table = TableName(schema, name)
                 found[table] = self._columns(table)
         return found
+
+    def ensure_volume(self, schema: str, volume: str) -> None:
+        """The Unity Catalog volume that stages files (and its schema), created if missing."""
+        self.ensure_schema(schema)
+        self.client.execute(sql.create_volume(self.catalog, schema, volume, "Airbyte staging files"),
+                            f"create the staging volume {self.catalog}.{schema}.{volume} (data_source.volume_name)")
+
+    def check(self, schema: str, location: str | None, check_id: str) -> None:
+        """Create and drop a uniquely named table at ``location`` (None: managed), so concurrent checks cannot collide."""
+        table = TableName(sanitize(schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
+        self.ensure_schema(table.schema)
+        self.client.execute(sql.create_table(self.catalog, table, AIRBYTE_SCHEMA, location, "Airbyte connection check"),
+                            "create a test table")
+        self.client.execute(sql.drop_table(self.catalog, table), "drop the test table")
 
     def close(self) -> None:
         self.client.close()

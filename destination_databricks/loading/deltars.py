@@ -11,9 +11,9 @@ import shutil
 import pyarrow as pa
 
 from .. import delta_files
+from ..catalog import SyncMode
 from ..naming import TableName
 from ..staging.base import StagedTable
-from ..staging.local import STAGING_FOLDER
 
 
 class DeltaRsLoader:
@@ -30,7 +30,7 @@ class DeltaRsLoader:
     def table_schema(self, table: TableName) -> pa.Schema | None:
         return delta_files.read_schema(self.location(table))
 
-    def load(self, staged: StagedTable, mode: str, comment: str) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         location = self.location(staged.table)
         os.makedirs(location, exist_ok=True)
         data = []
@@ -39,18 +39,17 @@ class DeltaRsLoader:
             target = os.path.join(location, name)
             try:
                 os.link(file.location, target)
-            except FileExistsError:
-                pass  # linked by an earlier attempt of this very load
-            except OSError:
+            except OSError:  # another device: copy
                 shutil.copyfile(file.location, target)
             data.append(delta_files.DataFile(name, file.size, file.rows))
-        delta_files.commit(location, data, staged.schema, mode, description=comment)
+        delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
+                           description=comment)
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
         for schema in sorted(self.schemas):
             folder = os.path.join(self.root, schema)
-            if not os.path.isdir(folder) or schema == STAGING_FOLDER:
+            if not os.path.isdir(folder):
                 continue
             for name in sorted(os.listdir(folder)):
                 table = TableName(schema, name)

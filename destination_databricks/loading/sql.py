@@ -1,14 +1,16 @@
 """Every statement the connector sends to Databricks, as pure functions of quoted names and literals.
 
 Nothing else in the code base writes SQL. Identifiers are backtick-quoted (a backtick inside is
-doubled); string literals are single-quoted with `\\` and `'` escaped. Statements that both Databricks
-and the local test engine run were preferred (see README: "Verified locally").
+doubled); string literals are single-quoted with `\\` and `'` escaped; column types come from the type
+table (records/types.py). Statements that both Databricks and the local test engine run were preferred
+(README: "Not verified locally" lists the ones it cannot run).
 """
 from __future__ import annotations
 
 import pyarrow as pa
 
 from ..naming import TableName
+from ..records.types import sql_type
 
 
 def quote(identifier: str) -> str:
@@ -31,26 +33,6 @@ def delta_path(location: str) -> str:
 def parquet_path(location: str) -> str:
     """The Parquet files of a folder read by path: parquet.`/Volumes/…`."""
     return f"parquet.{quote(location)}"
-
-
-def sql_type(t: pa.DataType) -> str:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "STRING"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_int32(t):
-        return "INT"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_date32(t):
-        return "DATE"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP"
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision},{t.scale})"
-    raise ValueError(f"no SQL type for Arrow type {t}")
 
 
 def column_list(schema: pa.Schema) -> str:
@@ -140,7 +122,3 @@ def drop_table(catalog: str, table: TableName) -> str:
 
 def show_tables(catalog: str, schema: str) -> str:
     return f"SHOW TABLES IN {quote(catalog)}.{quote(schema)}"
-
-
-def select_all(catalog: str, table: TableName) -> str:
-    return f"SELECT * FROM {table_ref(catalog, table)}"

@@ -6,15 +6,14 @@ failed) or transient (the network, throttling, a lost session: retried with back
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from ..config import DatabricksConnection
 from ..errors import ConfigError, SystemFailure
-from ..retries import RetryBudget
-from .signin import SignIn
+from ..retries import RetryBudget, retrying
+from ..workspace import SignIn
 
 logger = logging.getLogger("airbyte")
 # The driver's error context can carry a stale code (200 after a retried 503 ran out of time), so a
@@ -87,6 +86,30 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
     return SystemFailure(f"Databricks answered HTTP {code} when opening a session: {reason}")
 
 
+class TableNotFound(SystemFailure):
+    """The statement named a table (or view) that does not exist."""
+
+
+class SchemaNotFound(SystemFailure):
+    """The statement named a schema that does not exist."""
+
+
+def statement_error(exc: BaseException, what: str) -> Exception:
+    """A statement's failure → our error; the engine's error class decides the typed ones, here and only here."""
+    from databricks.sql import exc as dbx
+
+    if isinstance(exc, (ConfigError, SystemFailure)):
+        return exc
+    text = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+    kind = "rejected" if isinstance(exc, dbx.ServerOperationError) else "failed"
+    message = f"Databricks {kind} the statement to {what}: {text}"
+    if "TABLE_OR_VIEW_NOT_FOUND" in text:
+        return TableNotFound(message)
+    if "SCHEMA_NOT_FOUND" in text or "Database not found" in text:  # Databricks' error class; Spark engines' wording
+        return SchemaNotFound(message)
+    return SystemFailure(message)
+
+
 class SqlClient:
     def __init__(self, signin: SignIn, retry: RetryPolicy = RetryPolicy()):
         self.signin = signin
@@ -118,26 +141,17 @@ class SqlClient:
         Statements are retried after a transient failure, so each must be safe to run twice (appends carry
         a marker that makes them so, see sql.append).
         """
-        from databricks.sql import exc as dbx
+        def run() -> pa.Table:
+            if self._conn is None:
+                self._conn = self._connect()
+            with self._conn.cursor() as cursor:
+                cursor.execute(statement)
+                return cursor.fetchall_arrow() if cursor.description else pa.table({})
 
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                with self._conn.cursor() as cursor:
-                    cursor.execute(statement)
-                    return cursor.fetchall_arrow() if cursor.description else pa.table({})
-            except (ConfigError, SystemFailure):
-                raise
-            except Exception as exc:
-                if not is_transient(exc) or attempt == self.retry.attempts:
-                    kind = "rejected" if isinstance(exc, dbx.ServerOperationError) else "failed"
-                    raise SystemFailure(f"Databricks {kind} the statement to {what}: {str(exc).splitlines()[0][:500]}") from exc
-                logger.warning("Transient Databricks failure to %s (attempt %d of %d): %s", what, attempt,
-                               self.retry.attempts, str(exc).splitlines()[0][:200])
-                self.close()
-                time.sleep(self.retry.backoff_seconds * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        return retrying(run, attempts=self.retry.attempts, backoff_seconds=self.retry.backoff_seconds,
+                        transient=lambda exc: not isinstance(exc, (ConfigError, SystemFailure)) and is_transient(exc),
+                        fail=lambda exc: statement_error(exc, what), what=f"run the statement to {what}",
+                        between=self.close)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -11,12 +11,20 @@ The pool keeps the total of all buffers below a budget by telling the caller whi
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
 
 from ..jsontext import dumps_bytes
-from .batch import Layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which record properties a buffer keeps as values (scalar columns) and which as JSON text."""
+
+    scalar_keys: tuple[str, ...]
+    json_keys: tuple[str, ...]
 
 _dumps = orjson.dumps
 

@@ -13,13 +13,13 @@ and one misfit nested value would otherwise null the whole struct. Databricks re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import pyarrow as pa
 
-from ..naming import AIRBYTE_COLUMNS
-
-TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+from ..naming import AIRBYTE_COLUMNS, TableName
+from . import types
+from .types import TIMESTAMP_TYPE
 AIRBYTE_SCHEMA = pa.schema(
     [
         pa.field(AIRBYTE_COLUMNS[0], pa.string(), nullable=False),
@@ -32,68 +32,21 @@ AIRBYTE_SCHEMA = pa.schema(
 class Column:
     name: str  # the column in the table
     key: str | None  # the record property it is read from; None for a table column the stream lacks
-    kind: str  # how a value becomes a column value: see column_array in records/batch.py
+    kind: str  # how a value becomes a column value: a kind of records/types.py
     type: pa.DataType
-
-
-def _kind_and_type(avro: Any) -> tuple[str, pa.DataType]:
-    if isinstance(avro, list):
-        branches = [b for b in avro if b != "null"]
-        if len(branches) != 1:
-            return "json", pa.string()
-        avro = branches[0]
-    if isinstance(avro, str):
-        simple = {
-            "string": ("string", pa.string()),
-            "long": ("long", pa.int64()),
-            "int": ("long", pa.int64()),
-            "double": ("double", pa.float64()),
-            "float": ("double", pa.float64()),
-            "boolean": ("boolean", pa.bool_()),
-        }
-        return simple.get(avro, ("json", pa.string()))
-    logical = avro.get("logicalType")
-    if logical == "decimal":
-        return "decimal", pa.decimal128(avro["precision"], avro.get("scale", 0))
-    if logical == "date":
-        return "date", pa.date32()
-    if logical in ("timestamp-micros", "local-timestamp-micros"):
-        return "timestamp", TIMESTAMP_TYPE
-    if avro.get("type") == "string" and not avro.get("x-airbyte-json"):
-        return "string", pa.string()
-    return "json", pa.string()
 
 
 def stream_columns(avro_schema: dict) -> list[Column]:
     """The typed columns the stream's Avro schema proposes (after the `_airbyte_*` ones)."""
     columns = []
     for field in avro_schema["fields"][len(AIRBYTE_COLUMNS):]:
-        kind, arrow_type = _kind_and_type(field["type"])
+        kind, arrow_type = types.of_avro(field["type"])
         columns.append(Column(field["name"], field.get("x-json-name", field["name"]), kind, arrow_type))
     return columns
 
 
-def _kind_for_existing(arrow_type: pa.DataType, proposed: Column | None) -> str:
-    if proposed is not None and proposed.type == arrow_type:
-        return proposed.kind
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return "text"
-    if arrow_type == pa.int64():
-        return "long"
-    if arrow_type == pa.float64():
-        return "double"
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_decimal(arrow_type):
-        return "decimal"
-    if pa.types.is_date32(arrow_type):
-        return "date"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    return "other"
-
-
-def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve: bool) -> list[Column]:
+def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve: bool,
+                  table: TableName | None = None) -> list[Column]:
     """The typed columns the staged files will have: the table's, plus new ones if allowed."""
     if existing is None:
         return list(proposed)
@@ -105,9 +58,9 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
             continue
         match = by_lower.get(field.name.lower())
         seen.add(field.name.lower())
-        columns.append(
-            Column(field.name, match.key if match else None, _kind_for_existing(field.type, match), field.type)
-        )
+        kind = types.of_existing(field.type, match.kind if match else None, match.type if match else None,
+                                 f"Column {field.name!r} of table {table}")
+        columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type)))
     if evolve:
         columns += [c for c in proposed if c.name.lower() not in seen]
     return columns

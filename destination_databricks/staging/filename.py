@@ -10,6 +10,7 @@ pattern has no {part_number} the part number is appended, and the extension when
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 
@@ -141,3 +142,8 @@ class FileNamer:
     def validate(self) -> None:
         """Raise ConfigError now, at check time, for a pattern that could not name a file."""
         self.name(0)
+
+
+def sync_namer(pattern: str, sync_id: str, extension: str = "parquet") -> FileNamer:
+    """The namer of one sync's files; {sync_id} is the platform's job id when it runs us, else the sync's own id."""
+    return FileNamer(pattern, os.environ.get("WORKER_JOB_ID") or sync_id, extension=extension)

@@ -1,7 +1,8 @@
 """Telling a dead sync's staging from a running one's, on object stores that have no locks.
 
 Each sync keeps a heartbeat object in its staging folder fresh; another sync removes staging folders
-(named by a sync's UUID) whose heartbeat, or newest object, is older than the staleness limit.
+(named by a sync's UUID) whose heartbeat, or newest object, is older than the staleness limit. Works on
+any store of staging/remote.py's ObjectStore shape.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import os
 import re
 import threading
-from typing import Callable, Iterable
+from typing import Callable
 
 logger = logging.getLogger("airbyte")
 HEARTBEAT = "_airbyte_sync_alive"
@@ -47,15 +48,21 @@ class Heartbeat:
         self._stop.set()
 
 
-def sweep(folders: Iterable[str], own: str, last_seen: Callable[[str], dt.datetime | None],
-          kept: Callable[[str], bool], delete: Callable[[str], int], where: str) -> None:
-    """Delete each sync folder but ``own`` whose last sign of life is older than the limit, unless kept."""
+def sweep(store, own: str) -> None:
+    """Delete each sync folder of ``store`` but ``own`` whose last sign of life is older than the limit, unless
+    kept. A folder whose age cannot be read (a throttled request, say) counts as alive: when unsure, keep."""
     now = dt.datetime.now(dt.timezone.utc)
     limit = stale_after_seconds()
-    for folder in folders:
+    for folder in store.folders():
         if folder == own or not SYNC_FOLDER.match(folder):
             continue
-        seen = last_seen(folder)
-        if (seen is None or (now - seen).total_seconds() > limit) and not kept(folder):
-            deleted = delete(folder)
-            logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, where, folder)
+        try:
+            seen = store.modified(f"{folder}/{HEARTBEAT}") or store.newest(folder)
+            stale = (seen is None or (now - seen).total_seconds() > limit) and store.modified(f"{folder}/{KEPT}") is None
+        except Exception as exc:
+            logger.warning("Could not tell whether staging %s/%s/ is alive, so it is kept: %s", store.where, folder,
+                           str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            continue
+        if stale:
+            deleted = store.delete_prefix(folder)
+            logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, store.where, folder)

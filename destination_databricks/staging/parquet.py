@@ -14,3 +14,10 @@ def write_parquet(sink: Any, batch: pa.RecordBatch, avro_schema_json: str) -> No
     schema = batch.schema.with_metadata({AVRO_SCHEMA_KEY: avro_schema_json.encode()})
     with pq.ParquetWriter(sink, schema, compression="snappy", write_statistics=True) as writer:
         writer.write_batch(batch.replace_schema_metadata(schema.metadata), row_group_size=1 << 20)
+
+
+def parquet_bytes(batch: pa.RecordBatch, avro_schema_json: str) -> pa.Buffer:
+    """The batch as one Parquet file in memory (object-store staging uploads it from there)."""
+    sink = pa.BufferOutputStream()
+    write_parquet(sink, batch, avro_schema_json)
+    return sink.getvalue()

@@ -1,4 +1,5 @@
-"""Signing in to a Databricks workspace, once per sync: a personal access token, or a service principal.
+"""The Databricks workspace: signing in once per sync (a personal access token, or a service principal), the
+SDK client signed in that way, and what its failures mean for the user.
 
 A service principal's client id and secret are exchanged for short-lived OAuth access tokens by
 databricks-sdk (machine-to-machine), which refreshes them before they expire; the SQL driver and the
@@ -8,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
-from ..config import DatabricksConnection
-from ..errors import ConfigError, SystemFailure
-from ..retries import RetryBudget
+from .config import DatabricksConnection
+from .errors import ConfigError, SystemFailure
+from .retries import RetryBudget, retrying
 
 logger = logging.getLogger("airbyte")
 
@@ -64,19 +64,15 @@ class SignIn:
         """Fresh Authorization headers; a failed token exchange is retried briefly when the network is at fault."""
         config = self.config()
         budget = RetryBudget.sync()
-        attempts = budget.attempts if self.patient else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return config.authenticate()
-            except Exception as exc:
-                import requests
 
-                network = isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
-                if not network or attempt == attempts:
-                    raise self._refused(exc) from None
-                logger.warning("Getting an OAuth token failed (attempt %d of %d): %s", attempt, attempts, str(exc)[:200])
-                time.sleep(budget.backoff_seconds * 2 ** attempt)
-        raise AssertionError("unreachable")
+        def network(exc: BaseException) -> bool:
+            import requests
+
+            return isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError))
+
+        return retrying(config.authenticate, attempts=budget.attempts if self.patient else 1,
+                        backoff_seconds=budget.backoff_seconds, transient=network, fail=self._refused,
+                        what="get an OAuth token")
 
     def sql_credentials(self) -> dict:
         """databricks-sql-connector arguments. With OAuth, a token is fetched now, so a refusal is reported as such."""

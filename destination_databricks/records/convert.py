@@ -1,0 +1,172 @@
+"""JSON values → Arrow arrays, one function per column kind, each over a whole batch's values.
+
+Each works per column; a value that does not fit its column becomes null there (the record is always
+whole in `_airbyte_data`). Every function takes ``(values, arrow_type)``: records/types.py names which
+one serves which kind.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from array import array
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..jsontext import dumps_bytes
+
+_WIDE = Context(prec=80)  # room for 38 digits and exponents; the default has 28
+
+
+def _array(values: Sequence, arrow_type: pa.DataType, fit: Callable[[Any], Any]) -> pa.Array:
+    """Fast conversion; if Arrow refuses any value, check value by value and null the misfits."""
+    try:
+        return pa.array(values, arrow_type)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return pa.array([fit(v) for v in values], arrow_type)
+
+
+def _inferred(values: Sequence) -> pa.Array | None:
+    """Arrow's own C-level type inference; None when the values are of mixed kinds."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+
+
+def integer(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    """BIGINT (and INT, SMALLINT, TINYINT of existing tables): integers in range; anything else is null."""
+    inferred = _inferred(values)
+    if inferred is not None and (inferred.type == pa.int64() or inferred.type == pa.null()):
+        try:
+            return inferred.cast(arrow_type)  # safe cast: an out-of-range value raises
+        except pa.ArrowInvalid:
+            pass
+    low, high = -(2 ** (arrow_type.bit_width - 1)), 2 ** (arrow_type.bit_width - 1) - 1
+    kept = [v if v.__class__ is int else None for v in values]
+    return _array(kept, arrow_type, lambda v: v if v is not None and low <= v <= high else None)
+
+
+def _double_fit(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (OverflowError, TypeError):
+        return None
+
+
+def floating(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    """DOUBLE (and FLOAT of existing tables): JSON numbers; NaN and ±Infinity kept."""
+    inferred = _inferred(values)
+    if inferred is not None and inferred.type in (pa.float64(), pa.int64(), pa.null()):
+        doubles = inferred.cast(pa.float64())
+    else:
+        kept = [v if v.__class__ is float or v.__class__ is int else None for v in values]
+        doubles = _array(kept, pa.float64(), _double_fit)
+    if arrow_type == pa.float64():
+        return doubles
+    # FLOAT: a finite double beyond float32's range is a misfit, not an infinity.
+    narrow = doubles.cast(arrow_type, safe=False)
+    overflow = pc.and_(pc.is_inf(narrow), pc.invert(pc.is_inf(doubles)))
+    return pc.if_else(overflow, pa.scalar(None, arrow_type), narrow)
+
+
+def boolean(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    inferred = _inferred(values)
+    if inferred is not None and inferred.type in (pa.bool_(), pa.null()):
+        return inferred.cast(pa.bool_())
+    return pa.array([v if v.__class__ is bool else None for v in values], pa.bool_())
+
+
+def string(values: Sequence, arrow_type: pa.DataType = pa.string()) -> pa.Array:
+    """JSON strings; anything else is null."""
+    inferred = _inferred(values)
+    if inferred is not None and inferred.type in (pa.string(), pa.null()):
+        return inferred.cast(pa.string())
+    return pa.array([v if v.__class__ is str else None for v in values], pa.string())
+
+
+def text(values: Sequence, arrow_type: pa.DataType = pa.string()) -> pa.Array:
+    """An existing STRING column the stream now types otherwise: strings as they are, other values as JSON text."""
+    return pa.array([v if v.__class__ is str or v is None else dumps_bytes(v) for v in values], pa.string())
+
+
+@functools.cache
+def _null_string() -> pa.Scalar:
+    return pa.scalar(None, pa.string())  # not at import: see arrow_runtime (pa.scalar imports pandas)
+
+
+def utf8_array(texts: bytes | bytearray, offsets: array, n: int) -> pa.Array:
+    """``n`` strings stored back to back in ``texts``, string i at ``offsets[i]:offsets[i + 1]`` (no copy)."""
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(texts)])
+
+
+def json_texts(texts: bytearray, offsets: array, n: int) -> pa.Array:
+    """JSON columns arrive as texts from the buffer (records/buffer.py); JSON null (or absent) is SQL NULL."""
+    values = utf8_array(texts, offsets, n)
+    return pc.if_else(pc.equal(values, "null"), _null_string(), values)
+
+
+def _decimal_fit(v: Any, arrow_type: pa.Decimal128Type) -> Decimal | None:
+    if v.__class__ is int or v.__class__ is str:
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            return None
+        if not d.is_finite():
+            return None
+        exponent = Decimal(1).scaleb(-arrow_type.scale)
+        q = d.quantize(exponent, context=_WIDE)
+        if q != d or abs(q) >= Decimal(10) ** (arrow_type.precision - arrow_type.scale):
+            return None  # digits would be lost, or it is too large for the column
+        return q
+    return None
+
+
+def decimal(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    """DECIMAL(p,s): integers, and decimal texts, that fit without losing a digit."""
+    return pa.array([_decimal_fit(v, arrow_type) for v in values], arrow_type)
+
+
+def _date_fit(v: Any) -> dt.date | None:
+    if v.__class__ is str:
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            try:
+                return dt.datetime.fromisoformat(v).date()
+            except ValueError:
+                return None
+    return None
+
+
+def _timestamp_fit(v: Any) -> dt.datetime | None:
+    if v.__class__ is str:
+        try:
+            parsed = dt.datetime.fromisoformat(v)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
+def _temporal(values: Sequence, arrow_type: pa.DataType, fit: Callable[[Any], Any]) -> pa.Array:
+    try:
+        return string(values).cast(arrow_type)
+    except (pa.ArrowException, ValueError):
+        return pa.array([fit(v) for v in values], arrow_type)
+
+
+def date(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    return _temporal(values, arrow_type, _date_fit)
+
+
+def timestamp(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    """ISO 8601 texts; zone-less values are read as UTC."""
+    return _temporal(values, arrow_type, _timestamp_fit)
+
+
+def nulls(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    """A column of a type the connector does not write (an existing table's STRUCT, say): always null."""
+    return pa.nulls(len(values), arrow_type)

@@ -1,0 +1,163 @@
+"""The one table of column types: for each kind of column, its Arrow type, its Delta/SQL type, the JSON
+schema `discover` reports, how JSON values convert into it, and how an existing table's column type is
+read back as it. Every layer (Avro → columns, batches, SQL, discover, reading a warehouse's schemas) asks
+this module; none decides a type on its own.
+
+A *kind* says how values become column values. Several kinds may share a column type: a STRING column
+holds the stream's strings (`string`), nested values as JSON text (`json`), or, for an existing STRING
+column the stream now types otherwise, strings as they are and other values as JSON text (`text`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+
+from ..errors import ConfigError
+from . import convert
+
+TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    arrow: pa.DataType | None  # None: parametrised (DECIMAL(p,s)), the column's own type
+    sql: str  # the Delta/SQL type name (DECIMAL takes its precision and scale)
+    json_schema: dict  # what discover says a column of this kind holds
+    convert: Callable[[Sequence, pa.DataType], pa.Array]  # a batch's JSON values → the column
+    read_back: bool = True  # an existing column of this Arrow type is given this kind (else another kind of it)
+
+
+def _nullable(json_type: str, **more: Any) -> dict:
+    return {"type": ["null", json_type], **more}
+
+
+def _json_texts_only(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
+    raise AssertionError("JSON columns are built from the buffer's texts (records/batch.py), not from values")
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("string", pa.string(), "STRING", _nullable("string"), convert.string, read_back=False),
+    Kind("json", pa.string(), "STRING", _nullable("string"), _json_texts_only, read_back=False),
+    Kind("text", pa.string(), "STRING", _nullable("string"), convert.text),
+    Kind("long", pa.int64(), "BIGINT", _nullable("integer"), convert.integer),
+    Kind("int", pa.int32(), "INT", _nullable("integer"), convert.integer),
+    Kind("smallint", pa.int16(), "SMALLINT", _nullable("integer"), convert.integer),
+    Kind("tinyint", pa.int8(), "TINYINT", _nullable("integer"), convert.integer),
+    Kind("double", pa.float64(), "DOUBLE", _nullable("number"), convert.floating),
+    Kind("float", pa.float32(), "FLOAT", _nullable("number"), convert.floating),
+    Kind("boolean", pa.bool_(), "BOOLEAN", _nullable("boolean"), convert.boolean),
+    Kind("decimal", None, "DECIMAL", _nullable("integer"), convert.decimal),
+    Kind("date", pa.date32(), "DATE", _nullable("string", format="date"), convert.date),
+    Kind("timestamp", TIMESTAMP_TYPE, "TIMESTAMP",
+         _nullable("string", format="date-time", airbyte_type="timestamp_with_timezone"), convert.timestamp),
+)}
+
+# What the stream's Avro schema proposes (records/avro_schema.py writes exactly these).
+_AVRO_PRIMITIVES = {"string": "string", "long": "long", "double": "double", "boolean": "boolean"}
+_AVRO_LOGICAL = {"date": "date", "timestamp-micros": "timestamp", "local-timestamp-micros": "timestamp"}
+
+
+def kind(name: str) -> Kind:
+    return KINDS[name]
+
+
+def canonical(arrow_type: pa.DataType) -> pa.DataType:
+    """A type as read from an engine → the connector's own spelling (engines differ in time zones and
+    string layouts)."""
+    if pa.types.is_timestamp(arrow_type):
+        return TIMESTAMP_TYPE
+    if arrow_type in (pa.string_view(), pa.large_string()):
+        return pa.string()
+    return arrow_type
+
+
+def canonical_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([pa.field(f.name, canonical(f.type), nullable=True) for f in schema])
+
+
+def _kinds_of(arrow_type: pa.DataType) -> list[Kind]:
+    if pa.types.is_decimal(arrow_type):
+        return [KINDS["decimal"]]
+    return [k for k in KINDS.values() if k.arrow == arrow_type]
+
+
+def of_avro(avro: Any) -> tuple[str, pa.DataType]:
+    """The kind and Arrow type of a column the stream's Avro field type proposes."""
+    if isinstance(avro, list):
+        branches = [b for b in avro if b != "null"]
+        if len(branches) != 1:
+            return "json", pa.string()
+        avro = branches[0]
+    if isinstance(avro, str):
+        name = _AVRO_PRIMITIVES.get(avro, "json")
+        return name, KINDS[name].arrow
+    logical = avro.get("logicalType")
+    if logical == "decimal":
+        return "decimal", pa.decimal128(avro["precision"], avro.get("scale", 0))
+    if logical in _AVRO_LOGICAL:
+        name = _AVRO_LOGICAL[logical]
+        return name, KINDS[name].arrow
+    if avro.get("type") == "string" and not avro.get("x-airbyte-json"):
+        return "string", pa.string()
+    return "json", pa.string()
+
+
+def of_existing(arrow_type: pa.DataType, proposed_kind: str | None, proposed_type: pa.DataType | None,
+                where: str) -> str:
+    """The kind of an existing table column of ``arrow_type``: the stream's own when the types agree, else
+    the table's. ``proposed_kind`` None: the stream does not send the column (it is written null).
+    A type this connector cannot write values into is a ConfigError naming ``where`` (table and column)."""
+    arrow_type = canonical(arrow_type)
+    if proposed_kind is not None and proposed_type == arrow_type:
+        return proposed_kind
+    kinds = _kinds_of(arrow_type)
+    if kinds:
+        return next(k.name for k in kinds if k.read_back)
+    if proposed_kind is None:
+        return "absent"  # e.g. a STRUCT added by another tool: the stream never fills it
+    raise ConfigError(f"{where} has type {arrow_type}, which this connector cannot write values into; "
+                      "drop or rename that column, or leave the property out of the stream.")
+
+
+def sql_type(arrow_type: pa.DataType) -> str:
+    """The Delta/SQL type of a column (nested types, from tables written by other tools, spelled out too)."""
+    arrow_type = canonical(arrow_type)
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    kinds = _kinds_of(arrow_type)
+    if kinds:
+        return kinds[0].sql
+    if pa.types.is_struct(arrow_type):
+        return "STRUCT<" + ", ".join(f"`{f.name.replace('`', '``')}`: {sql_type(f.type)}" for f in arrow_type) + ">"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"ARRAY<{sql_type(arrow_type.value_type)}>"
+    if pa.types.is_map(arrow_type):
+        return f"MAP<{sql_type(arrow_type.key_type)}, {sql_type(arrow_type.item_type)}>"
+    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
+        return "BINARY"
+    raise ConfigError(f"Arrow type {arrow_type} has no Delta/SQL type this connector knows.")
+
+
+def json_schema(arrow_type: pa.DataType) -> dict:
+    """What discover reports for a column of ``arrow_type``."""
+    arrow_type = canonical(arrow_type)
+    if pa.types.is_decimal(arrow_type):
+        return _nullable("integer" if arrow_type.scale == 0 else "number")
+    kinds = _kinds_of(arrow_type)
+    if kinds:
+        return dict(kinds[0].json_schema)
+    if pa.types.is_struct(arrow_type):
+        return _nullable("object", properties={f.name: json_schema(f.type) for f in arrow_type})
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _nullable("array", items=json_schema(arrow_type.value_type))
+    return _nullable("string")
+
+
+def column_array(kind_name: str, arrow_type: pa.DataType, values: Sequence) -> pa.Array:
+    """A batch's values of one column → the column, as its kind converts them."""
+    if kind_name == "absent":
+        return convert.nulls(values, arrow_type)
+    return KINDS[kind_name].convert(values, arrow_type)
