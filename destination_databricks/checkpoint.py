@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .jsontext import dumps
+from .errors import InputError
+from .jsontext import dumps_verbatim, loads_verbatim
 from .naming import StreamKey
 
 
@@ -36,9 +37,16 @@ class Checkpoints:
         self._counted_at_last: dict[StreamKey, int] = {}
         self._total_at_last = 0
 
-    def received(self, message: dict, received: Mapping[StreamKey, int]) -> None:
-        """A STATE arrived after ``received[s]`` records of each stream s."""
+    def received(self, line: bytes, received: Mapping[StreamKey, int]) -> None:
+        """A STATE arrived, as input ``line``, after ``received[s]`` records of each stream s.
+
+        It leaves as it came, value for value: the line is parsed again keeping every number's own text
+        (orjson would round a cursor of 18 digits and a fraction, and turn 1e400 or NaN into null).
+        """
+        message = loads_verbatim(line)
         state = message.get("state") or {}
+        if not isinstance(state, dict):
+            raise InputError("A STATE message whose 'state' is not an object.")
         stream = state_stream(state)
         if stream is None:
             total = sum(received.values())
@@ -54,7 +62,7 @@ class Checkpoints:
         stats = dict(state.get("destinationStats") or {})
         stats["recordCount"] = float(count)
         message = {**message, "state": {**state, "destinationStats": stats}}
-        self.waiting.append(_Waiting(dumps(message), stream, needs))
+        self.waiting.append(_Waiting(dumps_verbatim(message), stream, needs))
 
     def commit(self, stream: StreamKey, records: int) -> None:
         """The first ``records`` records of ``stream`` are committed in its table."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -38,6 +39,42 @@ def dumps_bytes(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return dumps_exact(value).encode()
+
+
+class Verbatim(str):
+    """A number's JSON text exactly as it arrived (NaN and Infinity too), so it can leave unchanged."""
+
+    __slots__ = ()
+
+
+def loads_verbatim(text: bytes | str) -> Any:
+    """Parse JSON keeping every number as its own text (``Verbatim``): no rounding, no overflow, no NaN → null."""
+    if sys.getrecursionlimit() < _DEEPEST:
+        sys.setrecursionlimit(_DEEPEST)
+    return json.loads(text, parse_float=Verbatim, parse_int=Verbatim, parse_constant=Verbatim)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _string(text: str) -> str:
+    out = json.dumps(text, ensure_ascii=False)
+    if _SURROGATE.search(out):  # a lone surrogate escape ("\\ud800") is written back as the escape it was
+        out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+    return out
+
+
+def dumps_verbatim(value: Any) -> str:
+    """JSON text of what ``loads_verbatim`` read (plus plain values added to it): numbers as they arrived."""
+    if value.__class__ is Verbatim:
+        return str.__str__(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_string(k)}:{dumps_verbatim(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(dumps_verbatim(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 def read_json(path: str, what: str) -> Any:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import re
 import sys
 import threading
 import time
 import traceback
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import orjson
 
@@ -42,6 +44,50 @@ def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
     if not isinstance(message, dict):
         raise InputError(f"Input line {number} is not a JSON object, so not an Airbyte message.")
     return message, exact
+
+
+IDLE = None  # what ``timed_lines`` yields when the input has been quiet for a while
+
+
+def timed_lines(stream: BinaryIO, idle_seconds: float = 1.0, block: int = 1 << 20, depth: int = 8) -> Iterator[bytes | None]:
+    """The input's lines, and ``IDLE`` whenever no input came for ``idle_seconds``, so a quiet source (a CDC
+    source waiting for changes) still gets its STATEs back on time.
+
+    A thread reads blocks as they arrive and splits them into lines; at most ``depth`` blocks wait, so a slow
+    sync does not buffer its input without bound.
+    """
+    blocks: queue.Queue = queue.Queue(maxsize=depth)
+    fd = stream.fileno()
+
+    def read() -> None:
+        rest = b""
+        try:
+            while True:
+                data = os.read(fd, block)
+                if not data:
+                    break
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+                if lines:
+                    blocks.put(lines)
+            if rest:
+                blocks.put([rest])
+            blocks.put(None)
+        except BaseException as exc:  # reported on the main thread
+            blocks.put(exc)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while True:
+        try:
+            lines = blocks.get(timeout=idle_seconds)
+        except queue.Empty:
+            yield IDLE
+            continue
+        if lines is None:
+            return
+        if isinstance(lines, BaseException):
+            raise lines
+        yield from lines
 
 
 def without_lone_surrogates(value: Any) -> Any:

@@ -13,10 +13,10 @@ import orjson
 from .bounded import BoundedExecutor
 from .catalog import StreamPlan, SyncMode
 from .checkpoint import Checkpoints
-from .errors import InputError
+from .errors import InputError, SystemFailure
 from .jsontext import dumps_exact
 from .loading.base import Loader
-from .messages import DIGITS_TO_ZERO, NINETEEN_DIGITS, parse_line
+from .messages import DIGITS_TO_ZERO, IDLE, NINETEEN_DIGITS, parse_line
 from .naming import StreamKey, TableName
 from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
@@ -137,18 +137,25 @@ class Sync:
         self.last_commit = time.monotonic()
         self.last_commit_took = 0.0
         self.records = 0
+        self.statuses: dict[StreamKey, str] = {}  # the last stream status the input gave each stream
 
     # --- the message loop -------------------------------------------------------------------
-    def run(self, lines: Iterable[bytes]) -> None:
+    def run(self, lines: Iterable[bytes | None]) -> None:
+        """Input lines, and IDLE (None) now and then while the input is quiet."""
         try:
             self._run(lines)
         finally:
             self.writer.close()
 
-    def _run(self, lines: Iterable[bytes]) -> None:
+    def _run(self, lines: Iterable[bytes | None]) -> None:
         streams, pool, received = self.streams, self.pool, self.received
         number = 0
-        for number, line in enumerate(lines, 1):
+        for line in lines:
+            if line is IDLE:  # the input is quiet: commit if it is time, so STATEs still flow
+                if self._commit_due():
+                    self._commit_appends()
+                continue
+            number += 1
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
             exact = NINETEEN_DIGITS in line.translate(DIGITS_TO_ZERO)
             try:
@@ -194,12 +201,24 @@ class Sync:
                         for evicted in pool.to_evict():
                             self._flush(streams[evicted])
             elif kind == "STATE":
-                self.checkpoints.received(message, received)
+                self.checkpoints.received(line, received)
                 if self._commit_due():
                     self._commit_appends()
-            # Other message types (LOG, TRACE, …) are the source's business, not the destination's.
+            elif kind == "TRACE":
+                trace = message.get("trace")
+                if trace.__class__ is dict and trace.get("type") == "STREAM_STATUS":
+                    self._stream_status(trace.get("stream_status"), number)
+            # Other messages (LOG, other TRACEs, …) are the source's business, not the destination's.
         self.records = sum(received.values())
         self._finish()
+
+    def _stream_status(self, status: object, number: int) -> None:
+        if status.__class__ is not dict or (status.get("stream_descriptor") or {}).__class__ is not dict:
+            raise InputError(f"Input line {number}: a STREAM_STATUS trace without a 'stream_status' object.")
+        descriptor = status.get("stream_descriptor") or {}
+        key = StreamKey(descriptor.get("namespace") or None, str(descriptor.get("name")))
+        if key in self.streams:  # a status of a stream not configured for this destination is not ours to track
+            self.statuses[key] = str(status.get("status"))
 
     # --- stages -----------------------------------------------------------------------------
     def _builder(self, stream: _Stream) -> BatchBuilder:
@@ -287,15 +306,31 @@ class Sync:
             self.emit(message)
 
     def _finish(self) -> None:
-        """End of input: commit every stream (overwrites replace their tables now), release all STATEs."""
-        committed = self._load([self.streams[key] for key in sorted(self.streams, key=str)
-                                if self.streams[key].plan.mode.replaces or key in self.dirty
-                                or self.loader.table_schema(self.streams[key].plan.table) is None])
+        """End of input: commit every stream (overwrites replace their tables now), release all STATEs.
+
+        When the input carries stream statuses (platforms forward the source's), a stream that did not end
+        COMPLETE keeps its table as it was if it would replace it (overwrite), and the sync fails naming it;
+        an append stream's records are committed as usual. Input without any stream status: every stream
+        counts as complete at the end of input, as before statuses existed.
+        """
+        incomplete = [key for key in sorted(self.streams, key=str)
+                      if self.statuses and self.statuses.get(key) != "COMPLETE"]
+        kept = {key for key in incomplete if self.streams[key].plan.mode.replaces}
+        committed = self._load([self.streams[key] for key in sorted(self.streams, key=str) if key not in kept and (
+            self.streams[key].plan.mode.replaces or key in self.dirty
+            or self.loader.table_schema(self.streams[key].plan.table) is None)])
         self.dirty.clear()
         self._release()
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
         self._after(committed)
+        if incomplete:
+            described = ", ".join(f"'{key}' ({self.statuses.get(key, 'no status')}"
+                                  f"{'; its table keeps its previous data' if key in kept else ''})"
+                                  for key in incomplete)
+            logger.warning("Streams that did not complete: %s", described)
+            raise SystemFailure(f"The source did not complete {len(incomplete)} stream(s): {described}. "
+                                "Records of completed and append streams were committed.")
 
 
 def _emitted_at(value: object) -> int:

@@ -10,7 +10,7 @@ from . import secrets
 from .catalog import read_catalog
 from .config import parse_config
 from .jsontext import read_json
-from .messages import Output
+from .messages import Output, timed_lines
 from .records import arrow_runtime
 from .sources import connect
 from .sync import Sync, Tuning
@@ -30,6 +30,6 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution,
                     tuning=Tuning.from_env())
         started = time.monotonic()
-        sync.run(stdin)
+        sync.run(timed_lines(stdin))
         logger.info("Sync %s wrote %d records of %d streams in %.1f s.", sync_id, sync.records, len(plans),
                     time.monotonic() - started)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 
 from .delta_reader import rows as delta_rows
 
-_SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+STAGING = "_airbyte_staging"  # every sync's staging folder lives under it, in the store's root
 
 
 class LocalDestination:
@@ -98,11 +97,11 @@ class S3DatabricksDestination:
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
     def staging_leftovers(self) -> list[str]:
-        """Objects of a sync's staging folder, `<path>/<sync uuid>/…`, or of a check."""
+        """Objects of a sync's staging folder, `<path>/_airbyte_staging/<sync uuid>/…`, or of a check."""
         leftovers = []
         for key in self.keys():
             first = key[len(self.path) + 1:].split("/")[0]
-            if _SYNC_FOLDER.match(first) or first.startswith("_airbyte_check"):
+            if first == STAGING or first.startswith("_airbyte_check"):
                 leftovers.append(key)
         return leftovers
 
@@ -136,7 +135,7 @@ class AzureDatabricksDestination(S3DatabricksDestination):
         return [b.name for b in self.container().list_blobs()]
 
     def staging_leftovers(self) -> list[str]:
-        return [k for k in self.keys() if _SYNC_FOLDER.match(k.split("/")[0]) or k.startswith("_airbyte_check")]
+        return [k for k in self.keys() if k.split("/")[0] == STAGING or k.startswith("_airbyte_check")]
 
 
 class ManagedDestination(S3DatabricksDestination):
@@ -175,6 +174,6 @@ class ManagedDestination(S3DatabricksDestination):
         leftovers = []
         for path in self.keys():
             parts = path.split("/")  # "", Volumes, catalog, schema, volume, first, …
-            if len(parts) > 5 and (_SYNC_FOLDER.match(parts[5]) or parts[5].startswith("_airbyte_check")):
+            if len(parts) > 5 and (parts[5] == STAGING or parts[5].startswith("_airbyte_check")):
                 leftovers.append(path)
         return leftovers

@@ -87,3 +87,10 @@ def global_state(value) -> dict:
 
 def lines(*messages: dict) -> bytes:
     return b"".join(json.dumps(m, allow_nan=True).encode() + b"\n" for m in messages)
+
+
+def stream_status(name: str, status: str, namespace: str | None = None) -> dict:
+    """A source's stream status, as platforms forward it to the destination."""
+    descriptor = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1_700_000_000_000,
+                                       "stream_status": {"stream_descriptor": descriptor, "status": status}}}

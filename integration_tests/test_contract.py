@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from .harness import catalog, global_state, lines, record, run, stream, stream_state, write_json
+from .harness import catalog, global_state, lines, record, run, stream, stream_state, stream_status, write_json
 
 USERS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
 
@@ -44,6 +44,83 @@ def test_overwrite_replaces_the_table(destination, tmp_path):
     assert result.returncode == 0, result.stdout
     assert ids(destination.rows("default", "users")) == [100, 101]
     assert [s["stream"]["stream_state"] for s in result.states] == [{"cursor": "done"}]
+
+
+def test_a_stream_that_does_not_complete_keeps_its_table_and_fails_the_sync(destination, tmp_path):
+    cat = catalog(stream("users", USERS, mode="overwrite"), stream("events", USERS), stream("done", USERS, mode="overwrite"))
+    first = sync(destination, tmp_path, cat, [record("users", {"id": i}) for i in range(3)] + [record("done", {"id": 0})])
+    assert first.returncode == 0, first.stdout
+    # The source fails: 'users' ends INCOMPLETE, 'events' (append) never says COMPLETE, 'done' completes.
+    second = sync(destination, tmp_path, cat, [
+        stream_status("users", "STARTED"), stream_status("events", "STARTED"), stream_status("done", "STARTED"),
+        record("users", {"id": 100}), record("events", {"id": 7}), stream_state("events", 7),
+        record("done", {"id": 1}), stream_status("done", "COMPLETE"), stream_status("users", "INCOMPLETE")])
+    assert second.returncode == 1
+    (error,) = second.errors
+    assert error["failure_type"] == "system_error"
+    assert "'users' (INCOMPLETE; its table keeps its previous data)" in error["message"]
+    assert "'events' (STARTED)" in error["message"] and "'done'" not in error["message"]
+    assert ids(destination.rows("default", "users")) == [0, 1, 2]  # not replaced by the one record that came
+    assert ids(destination.rows("default", "done")) == [1]  # completed: replaced
+    assert ids(destination.rows("default", "events")) == [7]  # append: what arrived is committed, its STATE out
+    assert [s["stream"]["stream_state"] for s in second.states] == [{"cursor": 7}]
+    # Cut off mid-stream (no final status at all): the same, and a complete rerun replaces the table.
+    cut = sync(destination, tmp_path, cat, [stream_status("users", "STARTED"), record("users", {"id": 200})])
+    assert cut.returncode == 1 and ids(destination.rows("default", "users")) == [0, 1, 2]
+    rerun = sync(destination, tmp_path, cat, [stream_status(s, "STARTED") for s in ("users", "events", "done")] + [
+        record("users", {"id": 300}), *[stream_status(s, "COMPLETE") for s in ("users", "events", "done")]])
+    assert rerun.returncode == 0, rerun.stdout
+    assert ids(destination.rows("default", "users")) == [300] and ids(destination.rows("default", "done")) == []
+
+
+def test_states_come_back_value_for_value(destination, tmp_path):
+    config_path = write_json(tmp_path / "config.json", destination.config())
+    catalog_path = write_json(tmp_path / "catalog.json", catalog(stream("users", USERS)))
+    state = ('{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":'
+             '{"cursor":123456789012345678.5,"ts":1700000000.123456789,"huge":1e400,"nan":NaN,"s":"\\ud800"}}}}')
+    result = run(["write", "--config", config_path, "--catalog", catalog_path],
+                 lines(record("users", {"id": 1})) + state.encode() + b"\n")
+    assert result.returncode == 0, result.stdout
+    (out,) = [line for line in result.stdout.splitlines() if '"STATE"' in line]
+    assert ('"stream_state":{"cursor":123456789012345678.5,"ts":1700000000.123456789,"huge":1e400,"nan":NaN,'
+            '"s":"\\ud800"}') in out
+    assert ids(destination.rows("default", "users")) == [1]
+
+
+def test_a_quiet_source_gets_its_states_back_without_sending_more(destination, tmp_path):
+    """A CDC source sends changes and a STATE, then waits: the time-based commit runs while input is idle."""
+    import os
+    import selectors
+    import subprocess
+    import time
+
+    from .harness import CONNECTOR
+
+    config_path = write_json(tmp_path / "config.json", destination.config())
+    catalog_path = write_json(tmp_path / "catalog.json", catalog(stream("users", USERS)))
+    # Unbuffered stdout: a buffered reader would keep lines the selector no longer sees.
+    proc = subprocess.Popen([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path], bufsize=0,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "DESTINATION_DATABRICKS_COMMIT_SECONDS": "2"})
+    try:
+        # Records and their STATE at once, at the sync's start: no commit is due yet when the STATE arrives,
+        # and nothing else follows, so only the clock running while input is idle can release it.
+        proc.stdin.write(lines(record("users", {"id": 1}), record("users", {"id": 2}), stream_state("users", 2)))
+        proc.stdin.flush()
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        deadline, state = time.monotonic() + 60, None
+        while state is None and time.monotonic() < deadline:
+            if selector.select(timeout=1):
+                message = json.loads(proc.stdout.readline())
+                state = message if message["type"] == "STATE" else None
+        assert state is not None, "no STATE while the input stayed open"
+        assert state["state"]["stream"]["stream_state"] == {"cursor": 2}
+        assert ids(destination.rows("default", "users")) == [1, 2]  # committed before the STATE left
+    finally:
+        proc.stdin.close()
+        proc.wait(60)
+    assert proc.returncode == 0
 
 
 def test_empty_stream_makes_an_empty_table_and_empties_an_overwritten_one(destination, tmp_path):

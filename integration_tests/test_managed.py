@@ -129,15 +129,24 @@ def test_the_volume_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path
     kept_config = write_json(tmp_path / "kept.json", managed.config(purge_staging_data=False))
     config = write_json(tmp_path / "c.json", managed.config())
     assert run(["write", "--config", kept_config, "--catalog", cat], lines(record("s", {"id": 1}))).returncode == 0
-    kept = {k.split("/")[5] for k in managed.staging_leftovers()}
+    kept = {k.split("/")[6] for k in managed.staging_leftovers()}
     other = str(uuid.uuid4())  # another sync's staging in the volume, heartbeat fresh
-    folder = os.path.join(warehouse["volume_root"], "main", "default", "airbyte_staging", other)
+    volume = os.path.join(warehouse["volume_root"], "main", "default", "airbyte_staging")
+    folder = os.path.join(volume, "_airbyte_staging", other)
     os.makedirs(os.path.join(folder, "default", "s"))
     for name in ("_airbyte_sync_alive", "default/s/part_0.parquet"):
         open(os.path.join(folder, name), "wb").close()
+    # Files this connector never wrote, in folders named like a sync's: never deleted, however old.
+    foreign = [os.path.join(volume, str(uuid.uuid4()), "invoice.pdf"),
+               os.path.join(volume, "_airbyte_staging", str(uuid.uuid4()), "notes.txt")]
+    for path in foreign:
+        os.makedirs(os.path.dirname(path))
+        open(path, "wb").close()
+    ours = lambda: {k.split("/")[6] for k in managed.staging_leftovers() if not k.endswith(("notes.txt", "invoice.pdf"))}
     assert run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 2}))).returncode == 0
-    assert {k.split("/")[5] for k in managed.staging_leftovers()} == kept | {other}  # a live sync's is spared
+    assert ours() == kept | {other}  # a live sync's is spared
     dead = run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 3})),
                env={"DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})  # every heartbeat now counts as old
     assert dead.returncode == 0
-    assert {k.split("/")[5] for k in managed.staging_leftovers()} == kept  # dead removed, kept-on-purpose stays
+    assert ours() == kept  # dead removed, kept-on-purpose stays
+    assert all(os.path.exists(path) for path in foreign)

@@ -112,17 +112,23 @@ def test_staging_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path, s
     kept_config = write_json(tmp_path / "kept.json", s3dest.config(purge_staging_data=False))
     config = write_json(tmp_path / "c.json", s3dest.config())
     assert run(["write", "--config", kept_config, "--catalog", cat], lines(record("s", {"id": 1}))).returncode == 0
-    kept = {k.split("/")[2] for k in s3dest.staging_leftovers()}
+    kept = {k.split("/")[3] for k in s3dest.staging_leftovers()}
     other = str(uuid.uuid4())  # another sync's staging, heartbeat fresh
-    client = s3dest.s3()
-    for key in (f"{s3dest.path}/{other}/_airbyte_sync_alive", f"{s3dest.path}/{other}/default/s/part_0.parquet"):
-        client.put_object(Bucket=s3dest.w["s3_bucket"], Key=key, Body=b"")
+    client, bucket = s3dest.s3(), s3dest.w["s3_bucket"]
+    for key in (f"{s3dest.path}/_airbyte_staging/{other}/_airbyte_sync_alive",
+                f"{s3dest.path}/_airbyte_staging/{other}/default/s/part_0.parquet"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"")
+    # Objects this connector never wrote, in folders named like a sync's: never deleted, however old.
+    foreign = [f"{s3dest.path}/{uuid.uuid4()}/invoice.pdf", f"{s3dest.path}/_airbyte_staging/{uuid.uuid4()}/notes.txt"]
+    for key in foreign:
+        client.put_object(Bucket=bucket, Key=key, Body=b"not ours")
     assert run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 2}))).returncode == 0
-    assert {k.split("/")[2] for k in s3dest.staging_leftovers()} == kept | {other}  # a live sync's is spared
+    assert {k.split("/")[3] for k in s3dest.staging_leftovers() if k not in foreign} == kept | {other}  # live: spared
     dead = run(["write", "--config", config, "--catalog", cat], lines(record("s", {"id": 3})),
                env={"DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})  # every heartbeat now counts as old
     assert dead.returncode == 0
-    assert {k.split("/")[2] for k in s3dest.staging_leftovers()} == kept  # dead removed, kept-on-purpose stays
+    assert {k.split("/")[3] for k in s3dest.staging_leftovers() if k not in foreign} == kept  # dead removed, kept stays
+    assert set(foreign) <= set(s3dest.keys())
 
 
 def test_a_service_principal_signs_in_on_the_s3_path_too(tmp_path, s3dest):

@@ -28,3 +28,33 @@ def test_bad_lines_are_input_errors_naming_the_line(line):
 def test_a_lone_surrogate_becomes_the_replacement_character_and_pairs_stay():
     message, exact = parse_line(rb'{"a": "x\ud800y", "\udc00k": ["\uDBFF"], "pair": "\ud83d\ude00", "n": 123456789012345678901}', 1)
     assert exact and message == {"a": "x\ufffdy", "\ufffdk": ["\ufffd"], "pair": "\U0001F600", "n": 123456789012345678901}
+
+
+def test_timed_lines_split_blocks_into_lines_and_say_when_the_input_is_idle():
+    import os
+    import threading
+    import time
+
+    from destination_databricks.messages import IDLE, timed_lines
+
+    read_end, write_end = os.pipe()
+    reader = os.fdopen(read_end, "rb")
+    got = []
+
+    def consume():
+        for item in timed_lines(reader, idle_seconds=0.05, block=7):
+            got.append(item)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    os.write(write_end, b'{"a":1}\n{"b":')  # a line cut across blocks
+    time.sleep(0.3)
+    os.write(write_end, b'2}\n\n{"c":3}')  # an empty line, and a last line without a newline
+    os.close(write_end)
+    thread.join(5)
+    reader.close()
+    lines = [g for g in got if g is not IDLE]
+    assert lines == [b'{"a":1}', b'{"b":2}', b"", b'{"c":3}']
+    first_idle = got.index(IDLE)
+    assert got[:first_idle] == [b'{"a":1}']  # the cut line waits for its end; meanwhile the input is idle
+    assert sum(1 for g in got if g is IDLE) >= 2 and got[-1] == b'{"c":3}'

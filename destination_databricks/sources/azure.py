@@ -57,8 +57,10 @@ class AzureStore:
         self.client.upload_blob(path, bytes(body) if not isinstance(body, bytes) else body, overwrite=True,
                                 max_concurrency=4)
 
-    def folders(self) -> list[str]:
-        return [p.name.rstrip("/") for p in self.client.walk_blobs(delimiter="/") if p.name.endswith("/")]
+    def folders(self, prefix: str) -> list[str]:
+        parent = prefix.rstrip("/") + "/"
+        return [p.name[len(parent):].rstrip("/") for p in self.client.walk_blobs(name_starts_with=parent, delimiter="/")
+                if p.name.endswith("/")]
 
     def modified(self, path: str) -> dt.datetime | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -67,9 +69,6 @@ class AzureStore:
             return self.client.get_blob_client(path).get_blob_properties().last_modified
         except ResourceNotFoundError:
             return None
-
-    def newest(self, folder: str) -> dt.datetime | None:
-        return max((b.last_modified for b in self.client.list_blobs(name_starts_with=folder + "/")), default=None)
 
     def delete_prefix(self, folder: str) -> int:
         names = [b.name for b in self.client.list_blobs(name_starts_with=folder.rstrip("/") + "/")]

@@ -53,11 +53,13 @@ class VolumeStore:
                 raise error from None
             raise
 
-    def folders(self) -> list[str]:
+    def folders(self, prefix: str) -> list[str]:
         try:
-            return [e.name or e.path.rsplit("/", 1)[-1] for e in self.files.list_directory_contents(self.root)
-                    if e.is_directory]
+            return [e.name or e.path.rstrip("/").rsplit("/", 1)[-1]
+                    for e in self.files.list_directory_contents(self.uri(prefix)) if e.is_directory]
         except Exception as exc:
+            if _is_missing(exc):
+                return []
             raise api_error(exc, f"list the staging volume {self.root}") from None
 
     def modified(self, path: str) -> dt.datetime | None:
@@ -68,9 +70,6 @@ class VolumeStore:
                 return None
             raise
         return dt.datetime.strptime(modified, "%a, %d %b %Y %H:%M:%S %Z").replace(tzinfo=dt.timezone.utc)
-
-    def newest(self, folder: str) -> dt.datetime | None:
-        return None  # the Files API lists one folder level per request: dating a tree costs a request per folder
 
     def delete_prefix(self, folder: str) -> int:
         return self._delete_tree(self.uri(folder))

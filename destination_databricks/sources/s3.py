@@ -85,8 +85,8 @@ class S3Store:
                                    Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
                                                          multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4))
 
-    def folders(self) -> list[str]:
-        parent = self.key("") + "/" if self.storage.path else ""
+    def folders(self, prefix: str) -> list[str]:
+        parent = self.key(prefix) + "/"
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=parent, Delimiter="/")
         return [c["Prefix"][len(parent):].rstrip("/") for page in pages for c in page.get("CommonPrefixes", [])]
 
@@ -97,10 +97,6 @@ class S3Store:
             if _code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-
-    def newest(self, folder: str) -> dt.datetime | None:
-        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.key(folder) + "/", MaxKeys=1000)
-        return max((o["LastModified"] for o in listing.get("Contents", [])), default=None)
 
     def delete_prefix(self, folder: str) -> int:
         """Delete every object under ``folder/``, a page (up to 1,000 keys) per request."""

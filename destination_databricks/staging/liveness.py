@@ -1,8 +1,9 @@
 """Telling a dead sync's staging from a running one's, on object stores that have no locks.
 
-Each sync keeps a heartbeat object in its staging folder fresh; another sync removes staging folders
-(named by a sync's UUID) whose heartbeat, or newest object, is older than the staleness limit. Works on
-any store of staging/remote.py's ObjectStore shape.
+Each sync writes a heartbeat object into its staging folder before anything else and keeps it fresh; another
+sync removes staging folders (named by a sync's UUID, under `_airbyte_staging/`) whose heartbeat is older than
+the staleness limit. A folder without our heartbeat was not written by this connector and is never touched;
+one whose heartbeat cannot be read is kept. Works on any store of staging/remote.py's ObjectStore shape.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 from typing import Callable
 
 logger = logging.getLogger("airbyte")
+STAGING_ROOT = "_airbyte_staging"  # every sync's staging lives below this folder of the store
 HEARTBEAT = "_airbyte_sync_alive"
 KEPT = "_airbyte_sync_kept"  # written when purge_staging_data is off: the staging is kept on purpose
 HEARTBEAT_SECONDS = 60.0
@@ -49,20 +51,21 @@ class Heartbeat:
 
 
 def sweep(store, own: str) -> None:
-    """Delete each sync folder of ``store`` but ``own`` whose last sign of life is older than the limit, unless
-    kept. A folder whose age cannot be read (a throttled request, say) counts as alive: when unsure, keep."""
+    """Delete each sync folder of ``store`` but ``own`` whose heartbeat is older than the limit, unless kept.
+    When unsure, keep: no heartbeat (not ours), or an age that cannot be read (a throttled request, say)."""
     now = dt.datetime.now(dt.timezone.utc)
     limit = stale_after_seconds()
-    for folder in store.folders():
+    for folder in store.folders(STAGING_ROOT):
         if folder == own or not SYNC_FOLDER.match(folder):
             continue
+        path = f"{STAGING_ROOT}/{folder}"
         try:
-            seen = store.modified(f"{folder}/{HEARTBEAT}") or store.newest(folder)
-            stale = (seen is None or (now - seen).total_seconds() > limit) and store.modified(f"{folder}/{KEPT}") is None
+            seen = store.modified(f"{path}/{HEARTBEAT}")
+            stale = seen is not None and (now - seen).total_seconds() > limit and store.modified(f"{path}/{KEPT}") is None
         except Exception as exc:
-            logger.warning("Could not tell whether staging %s/%s/ is alive, so it is kept: %s", store.where, folder,
+            logger.warning("Could not tell whether staging %s/%s/ is alive, so it is kept: %s", store.where, path,
                            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
             continue
         if stale:
-            deleted = store.delete_prefix(folder)
-            logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, store.where, folder)
+            deleted = store.delete_prefix(path)
+            logger.info("Removed %d staged objects of an interrupted sync under %s/%s/", deleted, store.where, path)

@@ -1,10 +1,11 @@
 """Staging on an object store, written once: S3, Azure Blob Storage and Unity Catalog volumes differ only in
 the small ObjectStore adapter each data source supplies (sources/).
 
-Layout: `<sync id>/<schema>/<table>/load_<n>/<file>` under the store's staging root. Each seal closes a
-`load_<n>` folder, so a load reads exactly the files staged since the previous one. A heartbeat keeps the
-sync's folder visibly alive, dead syncs' folders are swept at start (liveness.py), and staging kept on purpose
-is marked. Uploads run on a small pool with back-pressure while the next batch is encoded.
+Layout: `_airbyte_staging/<sync id>/<schema>/<table>/load_<n>/<file>` under the store's root (bucket path,
+container, volume). Each seal closes a `load_<n>` folder, so a load reads exactly the files staged since the
+previous one. The sync's heartbeat is its first object, so every folder of ours carries it; dead syncs' folders
+are swept at start (liveness.py) and nothing without our heartbeat is ever deleted; staging kept on purpose is
+marked. Uploads run on a small pool with back-pressure while the next batch is encoded.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ..errors import ConfigError, SystemFailure
 from ..naming import TableName
 from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
-from .liveness import HEARTBEAT, KEPT, Heartbeat, sweep
+from .liveness import HEARTBEAT, KEPT, STAGING_ROOT, Heartbeat, sweep
 
 logger = logging.getLogger("airbyte")
 Body = Union[bytes, pa.Buffer]
@@ -37,14 +38,11 @@ class ObjectStore(Protocol):
     def put(self, path: str, body: Body) -> None:
         """Write one object, replacing any at ``path``."""
 
-    def folders(self) -> list[str]:
-        """The names of the folders at the staging root."""
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders right under ``prefix/`` (none when it does not exist)."""
 
     def modified(self, path: str) -> dt.datetime | None:
         """When the object at ``path`` was last written; None when there is none."""
-
-    def newest(self, folder: str) -> dt.datetime | None:
-        """When the newest object under ``folder/`` was written, if the store can tell cheaply."""
 
     def delete_prefix(self, folder: str) -> int:
         """Delete everything under ``folder/``; how many objects went."""
@@ -71,7 +69,8 @@ class RemoteStager:
         self._pending: dict[TableName, list[Future]] = {}
         self._parts: dict[TableName, int] = {}
         self._loads: dict[TableName, int] = {}
-        self._heartbeat = Heartbeat(lambda: store.put(f"{sync_id}/{HEARTBEAT}", b""))
+        self.base = f"{STAGING_ROOT}/{sync_id}"  # everything this sync stages
+        self._heartbeat = Heartbeat(lambda: store.put(f"{self.base}/{HEARTBEAT}", b""))
 
     def start(self) -> None:
         """Mark this sync's staging alive, keep it so, and clear staging left by dead syncs."""
@@ -80,10 +79,10 @@ class RemoteStager:
 
     def keep(self) -> None:
         """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
-        self.store.put(f"{self.sync_id}/{KEPT}", b"")
+        self.store.put(f"{self.base}/{KEPT}", b"")
 
     def folder(self, table: TableName) -> str:
-        return f"{self.sync_id}/{table.schema}/{table.table}/load_{self._loads.get(table, 0)}"
+        return f"{self.base}/{table.schema}/{table.table}/load_{self._loads.get(table, 0)}"
 
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
         part = self._parts.get(table, 0)
@@ -109,8 +108,8 @@ class RemoteStager:
 
     def purge(self) -> None:
         self.close()
-        deleted = self.store.delete_prefix(self.sync_id)
-        logger.info("Purged %d staged objects under %s/%s/", deleted, self.store.where, self.sync_id)
+        deleted = self.store.delete_prefix(self.base)
+        logger.info("Purged %d staged objects under %s/%s/", deleted, self.store.where, self.base)
 
     def close(self) -> None:
         self._heartbeat.stop()
