@@ -185,7 +185,7 @@ class Sync:
                 if data.__class__ is not dict:
                     raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
                 emitted_at = record.get("emitted_at")
-                if emitted_at.__class__ is not int:
+                if emitted_at.__class__ is not int or not FIRST_MS <= emitted_at <= LAST_MS:
                     emitted_at = _emitted_at(emitted_at)
                 size = len(line)
                 stream.received += 1
@@ -333,9 +333,13 @@ class Sync:
                                 "Records of completed and append streams were committed.")
 
 
+# `emitted_at` (ms since the epoch) a Delta reader can read: years 0001 to 9999.
+FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
 def _emitted_at(value: object) -> int:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+    """A record's emitted_at that is not a whole number of ms in range (a float, nanoseconds, text): the number
+    when it is one in range, else the time the record was received."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and FIRST_MS <= value <= LAST_MS:
         return int(value)
     return int(time.time() * 1000)
-
-

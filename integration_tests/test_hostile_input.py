@@ -196,3 +196,20 @@ def test_a_record_without_emitted_at_gets_the_current_time(tmp_path):
     assert result.returncode == 0
     (row,) = dest.rows("default", "s")
     assert row["_airbyte_emitted_at"].year >= 2025
+
+
+def test_an_emitted_at_no_reader_could_read_becomes_the_receive_time(tmp_path):
+    """Nanoseconds (year ~55,000 read as ms), past 2^63, negative beyond year 1, text: the time it arrived."""
+    import time
+
+    before = int(time.time() * 1000)
+    odd = [1_700_000_000_000_000_000, 2**63, -(2**62), "yesterday", None, 1.5e300]
+    payload = lines(*[{"type": "RECORD", "record": {"stream": "s", "data": {"id": i}, "emitted_at": e}}
+                      for i, e in enumerate(odd)], record("s", {"id": 99}), stream_state("s", 1))
+    dest, result = sync(tmp_path, catalog(stream("s", ID)), payload)
+    assert result.returncode == 0, result.stdout[-3000:]
+    rows = {r["id"]: r["_airbyte_emitted_at"] for r in dest.rows("default", "s")}
+    after = int(time.time() * 1000)
+    for i in range(len(odd)):
+        assert before <= int(rows[i].timestamp() * 1000) <= after, (odd[i], rows[i])
+    assert int(rows[99].timestamp() * 1000) == 1_700_000_000_000  # an ordinary one is kept

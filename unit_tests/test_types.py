@@ -101,3 +101,18 @@ def test_discover_reports_each_column_from_the_table():
 ])
 def test_avro_field_types_propose_kinds(avro, kind, arrow_type):
     assert types.of_avro(avro) == (kind, arrow_type)
+
+
+def test_true_and_false_are_not_numbers_whatever_came_first():
+    assert types.column_array("double", pa.float64(), [1.5, True, False, 2]).to_pylist() == [1.5, None, None, 2.0]
+    assert types.column_array("long", pa.int64(), [1, True, False, 2]).to_pylist() == [1, None, None, 2]
+
+
+def test_one_bad_timestamp_nulls_only_itself_and_out_of_range_years_are_misfits():
+    values = ["2024-01-02T03:04:05Z"] * 500 + ["not a time", "0000-01-01T00:00:00Z", "2024-01-02T03:04:05",
+                                               "2024-01-02 03:04:05.5+02:00"] + ["2024-01-02T03:04:05Z"] * 500
+    got = types.column_array("timestamp", types.TIMESTAMP_TYPE, values).to_pylist()
+    ok = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert got[:500] == [ok] * 500 and got[504:] == [ok] * 500  # neighbours of misfits keep their values
+    assert got[500:504] == [None, None, ok, dt.datetime(2024, 1, 2, 1, 4, 5, 500000, tzinfo=UTC)]
+    assert types.column_array("timestamp", types.TIMESTAMP_TYPE, ["0000-12-31T23:59:59Z", 5]).to_pylist() == [None, None]

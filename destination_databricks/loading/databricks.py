@@ -7,6 +7,7 @@ read through a temporary table created before and dropped after the load.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
 import pyarrow as pa
@@ -18,6 +19,13 @@ from ..records.types import canonical_schema
 from ..staging.base import StagedTable
 from . import sql
 from .sql_client import SchemaNotFound, SqlClient, TableNotFound
+
+
+def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
+    """The temporary CSV table of one load: named by the sync and the load's own folder, so a retried CREATE
+    (IF NOT EXISTS) finds its own table and never one of another load whose DROP failed."""
+    load = hashlib.sha256(location.encode()).hexdigest()[:8]
+    return TableName(table.schema, f"_airbyte_tmp_{sync_id.replace('-', '')[:12]}_{load}_{table.table}"[:120])
 
 
 class DatabricksLoader:
@@ -82,7 +90,7 @@ class DatabricksLoader:
     def _load_csv(self, staged: StagedTable, mode: SyncMode, grows: bool) -> None:
         """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
         table = staged.table
-        tmp = TableName(table.schema, f"_airbyte_tmp_{self.sync_id.replace('-', '')[:12]}_{table.table}"[:120])
+        tmp = temporary_table(table, self.sync_id, staged.location)
         self.client.execute(sql.create_csv_table(self.catalog, tmp, staged.schema, staged.location, self.csv_options),
                             f"read the staged CSV of {table}")
         try:

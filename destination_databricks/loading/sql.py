@@ -94,9 +94,9 @@ def overwrite(catalog: str, table: TableName, source: str) -> str:
 
 
 def create_csv_table(catalog: str, table: TableName, schema: pa.Schema, location: str, options: dict[str, str]) -> str:
-    """A temporary table over staged CSV files, typed as the destination table is."""
+    """A temporary table over staged CSV files, typed as the destination table is; safe to run twice."""
     opts = ", ".join(f"{quote(k)} {literal(v)}" for k, v in options.items())
-    return (f"CREATE TABLE {table_ref(catalog, table)} ({column_list(schema)}) USING CSV "
+    return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING CSV "
             f"LOCATION {literal(location)} OPTIONS ({opts})")
 
 

@@ -57,9 +57,10 @@ def _double_fit(v: Any) -> float | None:
 
 
 def floating(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """DOUBLE (and FLOAT of existing tables): JSON numbers; NaN and ±Infinity kept."""
+    """DOUBLE (and FLOAT of existing tables): JSON numbers; NaN and ±Infinity kept; true/false are not numbers."""
     inferred = _inferred(values)
-    if inferred is not None and inferred.type in (pa.float64(), pa.int64(), pa.null()):
+    # Arrow's inference reads true as 1.0 once a float came first: booleans take the strict path.
+    if inferred is not None and inferred.type in (pa.float64(), pa.int64(), pa.null()) and bool not in set(map(type, values)):
         doubles = inferred.cast(pa.float64())
     else:
         kept = [v if v.__class__ is float or v.__class__ is int else None for v in values]
@@ -141,16 +142,6 @@ def _date_fit(v: Any) -> dt.date | None:
     return None
 
 
-def _timestamp_fit(v: Any) -> dt.datetime | None:
-    if v.__class__ is str:
-        try:
-            parsed = dt.datetime.fromisoformat(v)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return None
-
-
 def _temporal(values: Sequence, arrow_type: pa.DataType, fit: Callable[[Any], Any]) -> pa.Array:
     try:
         return string(values).cast(arrow_type)
@@ -162,9 +153,38 @@ def date(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
     return _temporal(values, arrow_type, _date_fit)
 
 
+def _cast_each(strings: pa.Array, arrow_type: pa.DataType) -> pa.Array:
+    """Cast, nulling exactly the values that do not parse: halves are retried, so a batch with k bad values
+    costs about k·log2(n) vectorized casts, and every value is read by the same parser."""
+    try:
+        return strings.cast(arrow_type)
+    except (pa.ArrowException, ValueError):
+        if len(strings) <= 1:
+            return pa.nulls(len(strings), arrow_type)
+        middle = len(strings) // 2
+        return pa.concat_arrays([_cast_each(strings[:middle], arrow_type), _cast_each(strings[middle:], arrow_type)])
+
+
+# A zone designator after a time of day: Arrow parses such texts as zoned timestamps, the others as zone-less.
+_ZONED = r"[T ]\d{2}:\d{2}.*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+# What Delta readers can read: years 0001 to 9999, in microseconds since the epoch.
+_FIRST_US, _LAST_US = -62_135_596_800_000_000, 253_402_300_799_999_999
+
+
 def timestamp(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """ISO 8601 texts; zone-less values are read as UTC."""
-    return _temporal(values, arrow_type, _timestamp_fit)
+    """ISO 8601 texts; zone-less values are read as UTC. One parser (Arrow's) for every value of a batch, so a
+    misfit nulls only itself; years outside 0001–9999 are misfits too."""
+    strings = string(values)
+    try:
+        parsed = strings.cast(arrow_type)
+    except (pa.ArrowException, ValueError):
+        zoned = pc.fill_null(pc.match_substring_regex(strings, _ZONED), False)
+        with_zone = _cast_each(pc.if_else(zoned, strings, pa.scalar(None, pa.string())), arrow_type)
+        local = _cast_each(pc.if_else(zoned, pa.scalar(None, pa.string()), strings), pa.timestamp(arrow_type.unit))
+        parsed = pc.if_else(zoned, with_zone, local.cast(arrow_type))
+    micros = parsed.cast(pa.int64())
+    outside = pc.fill_null(pc.or_(pc.less(micros, _FIRST_US), pc.greater(micros, _LAST_US)), False)
+    return pc.if_else(outside, pa.scalar(None, arrow_type), parsed) if pc.any(outside).as_py() else parsed
 
 
 def nulls(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
