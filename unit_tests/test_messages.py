@@ -58,3 +58,21 @@ def test_timed_lines_split_blocks_into_lines_and_say_when_the_input_is_idle():
     first_idle = got.index(IDLE)
     assert got[:first_idle] == [b'{"a":1}']  # the cut line waits for its end; meanwhile the input is idle
     assert sum(1 for g in got if g is IDLE) >= 2 and got[-1] == b'{"c":3}'
+
+
+def test_timed_lines_join_a_line_longer_than_many_blocks_once():
+    import os
+    import threading
+
+    from destination_databricks.messages import IDLE, timed_lines
+
+    read_end, write_end = os.pipe()
+    big = b'{"x":"' + b"a" * 3_000_000 + b'"}'
+
+    def feed():
+        os.write(write_end, b"first\n" + big + b"\nlast")
+        os.close(write_end)
+
+    threading.Thread(target=feed).start()
+    with os.fdopen(read_end, "rb") as reader:
+        assert [g for g in timed_lines(reader, idle_seconds=5, block=4096) if g is not IDLE] == [b"first", big, b"last"]
