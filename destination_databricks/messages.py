@@ -14,12 +14,29 @@ from typing import Any, BinaryIO, Iterator
 import orjson
 
 from .errors import ConnectorError, InputError
+from .jsontext import Verbatim, dumps_verbatim, loads_verbatim
 from .secrets import mask
 
-# orjson reads integers beyond 64 bits as floats, losing digits; lines with 19+ digits in a row go to
-# the json module. Mapping every digit to 0 and searching for nineteen 0s is 8x faster than a regex.
-DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-NINETEEN_DIGITS = b"0" * 19
+# orjson reads integers beyond 64 bits as floats and rounds decimals of 16+ significant digits (it refuses
+# 1e400 outright, which sends that line to the exact path too): lines that may hold such numbers take the
+# exact path. Mapping digits and "." to 0 and searching for a run of 17 is 8x faster than a regex; a false
+# alarm (a long digit string in a text) only costs that line the slower path. Exponents are not looked for:
+# in UUIDs "0e000" is common. So an underflowing literal (1e-400) still reads as 0.0.
+NUMBER_CHARS = bytes.maketrans(b"123456789.", b"0000000000")
+LONG_NUMBER = b"0" * 17
+
+
+def needs_exact(line: bytes) -> bool:
+    """Whether orjson could alter a number of ``line`` (the sync's loop inlines this)."""
+    return LONG_NUMBER in line.translate(NUMBER_CHARS)
+
+
+def exact_data_text(line: bytes) -> bytes:
+    """The record's `data` as JSON text with every number exactly as it arrived (for `_airbyte_data`)."""
+    data = loads_verbatim(line)["record"]["data"]
+    if SURROGATE_ESCAPE.search(line):
+        data = without_lone_surrogates(data)
+    return dumps_verbatim(data).encode()
 # orjson refuses a lone surrogate escape; the json module reads it. Pairs match too, harmlessly.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -27,10 +44,10 @@ SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
     """The message on one input line, and whether it needed the exact (slow) parser.
 
-    The exact parser keeps integers of any size and reads NaN/Infinity; records it parsed are kept
-    verbatim in `_airbyte_data`, since orjson cannot write them back.
+    The exact parser keeps integers of any size and reads NaN/Infinity; the `_airbyte_data` of records it
+    parsed is their own text, number for number (``exact_data_text``).
     """
-    exact = NINETEEN_DIGITS in line.translate(DIGITS_TO_ZERO)
+    exact = needs_exact(line)
     try:
         message = json.loads(line) if exact else orjson.loads(line)
     except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as first:
@@ -82,6 +99,8 @@ def without_lone_surrogates(value: Any) -> Any:
     str that no UTF-8 text, so no Parquet file or Delta table, can hold.
     """
     if isinstance(value, str):
+        if value.__class__ is Verbatim:  # a number's text
+            return value
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):
         return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}

@@ -14,9 +14,8 @@ from .bounded import BoundedExecutor
 from .catalog import StreamPlan, SyncMode
 from .checkpoint import Checkpoints
 from .errors import InputError, SystemFailure
-from .jsontext import dumps_exact
 from .loading.base import Loader
-from .messages import DIGITS_TO_ZERO, IDLE, NINETEEN_DIGITS, parse_line
+from .messages import IDLE, LONG_NUMBER, NUMBER_CHARS, exact_data_text, parse_line
 from .naming import StreamKey, TableName
 from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
@@ -157,7 +156,7 @@ class Sync:
                 continue
             number += 1
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
-            exact = NINETEEN_DIGITS in line.translate(DIGITS_TO_ZERO)
+            exact = LONG_NUMBER in line.translate(NUMBER_CHARS)  # messages.needs_exact, inlined
             try:
                 message = orjson.loads(line) if not exact else None
             except orjson.JSONDecodeError:
@@ -194,7 +193,7 @@ class Sync:
                 self.uncommitted_bytes += size
                 if stream.plan.mode is SyncMode.APPEND:
                     self.dirty.add(key)
-                if pool.add(key, data, emitted_at, size, dumps_exact(data).encode() if exact else None):
+                if pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None):
                     if pool.full(pool.buffers[key]):
                         self._flush(stream)
                     if pool.over_budget():

@@ -123,6 +123,21 @@ def test_a_quiet_source_gets_its_states_back_without_sending_more(destination, t
     assert proc.returncode == 0
 
 
+def test_airbyte_data_keeps_every_digit_as_it_came(destination, tmp_path):
+    """NUMERIC sources: decimals past double precision, exponents beyond its range, integers past 64 bits."""
+    config_path = write_json(tmp_path / "config.json", destination.config())
+    cat = catalog(stream("s", {"id": {"type": "integer"}, "n": {"type": "number"}}))
+    catalog_path = write_json(tmp_path / "catalog.json", cat)
+    data = ('{"id":1,"n":12345678901234.123456789012,"huge":1E400,"big":123456789012345678901234567890,'
+            '"p":0.1000000000000000055511151231257827}')
+    line = '{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000,"data":' + data + '}}\n'
+    result = run(["write", "--config", config_path, "--catalog", catalog_path], line.encode())
+    assert result.returncode == 0, result.stdout
+    (row,) = destination.rows("default", "s")
+    assert row["_airbyte_data"] == data and row["id"] == 1
+    assert row["n"] == 12345678901234.123  # the typed column is a DOUBLE; _airbyte_data is the truth
+
+
 def test_empty_stream_makes_an_empty_table_and_empties_an_overwritten_one(destination, tmp_path):
     sync(destination, tmp_path, catalog(stream("filled", USERS, mode="overwrite")), [record("filled", {"id": 1})])
     result = sync(destination, tmp_path, catalog(stream("filled", USERS, mode="overwrite"), stream("never", USERS)),

@@ -153,9 +153,9 @@ def test_nan_infinity_and_integers_past_64_bits_are_kept(tmp_path):
                         b'{"type":"RECORD","record":{"stream":"s","data":{"id":123456789012345678901234567890,"x":1e400},"emitted_at":1}}\n')
     assert result.returncode == 0, result.stdout
     rows = sorted(dest.rows("default", "s"), key=lambda r: r["_airbyte_data"])
-    assert [json.loads(r["_airbyte_data"].replace("NaN", "null").replace("-Infinity", "null").replace("Infinity", "null"))
-            for r in rows] == [{"id": 1, "x": None}, {"id": 123456789012345678901234567890, "x": None}, {"id": 2, "x": None}]
-    assert "123456789012345678901234567890" in rows[1]["_airbyte_data"]  # every digit, never a float
+    # Every number as it came (never a float, never null): the texts of the input's data objects.
+    assert [r["_airbyte_data"] for r in rows] == ['{"id":1,"x":NaN}', '{"id":123456789012345678901234567890,"x":1e400}',
+                                                  '{"id":2,"x":-Infinity}']
 
 
 def test_lone_surrogate_escapes_land_as_replacement_characters(tmp_path):

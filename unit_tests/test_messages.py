@@ -76,3 +76,23 @@ def test_timed_lines_join_a_line_longer_than_many_blocks_once():
     threading.Thread(target=feed).start()
     with os.fdopen(read_end, "rb") as reader:
         assert [g for g in timed_lines(reader, idle_seconds=5, block=4096) if g is not IDLE] == [b"first", big, b"last"]
+
+
+def test_lines_whose_numbers_orjson_would_alter_take_the_exact_path():
+    from destination_databricks.messages import needs_exact
+
+    for risky in (b'{"n":12345678901234.123456789012}', b'{"n":123456789012345678901}',
+                  b'{"n":0.12345678901234567}'):
+        assert needs_exact(risky), risky
+    for plain in (b'{"n":1.5,"t":"2024-01-02T03:04:05.123456Z","id":12345678901234}', b'{"n":1e-05,"m":2.5E10}',
+                  b'{"uuid":"123e4567-e89b-12d3-a456-426614174000","phone":"+1-555-555-5555"}'):
+        assert not needs_exact(plain), plain
+
+
+def test_the_exact_data_text_keeps_every_number_as_it_came():
+    from destination_databricks.messages import exact_data_text
+
+    line = (b'{"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"n":12345678901234.123456789012,'
+            b'"big":1180591620717411303424,"e":1E400,"nan":NaN,"s":"\\ud800x","l":[1.10,-0.0]}}}')
+    assert exact_data_text(line) == ('{"n":12345678901234.123456789012,"big":1180591620717411303424,"e":1E400,'
+                                     '"nan":NaN,"s":"\ufffdx","l":[1.10,-0.0]}').encode()
