@@ -24,3 +24,12 @@ def test_throughput_script_runs(capsys):
 def test_streams_script_runs(capsys):
     rows = streams.main(["--streams", "1", "5", "--records-per-stream", "3", "--big", "50"])
     assert [r[0] for r in rows] == ["1", "5", "1"] and "peak RSS MB" in capsys.readouterr().out
+
+
+def test_warehouse_script_runs_and_counts_statements(capsys):
+    from bench import warehouse
+
+    rows = warehouse.main(["--streams", "2", "--records-per-stream", "3", "--statement-seconds", "0.05"])
+    assert [(r[0], r[1], r[2]) for r in rows] == [("s3", "2", "first"), ("s3", "2", "second")]
+    assert all(int(r[4]) >= 2 for r in rows)  # at least one load per stream reached the warehouse
+    assert "per stream" in capsys.readouterr().out

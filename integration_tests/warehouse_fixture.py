@@ -12,10 +12,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextmanager
-def local_warehouse(token: str | None = None, token_seconds: int | None = None):
+def local_warehouse(token: str | None = None, token_seconds: int | None = None, statement_seconds: float = 0):
     args = [sys.executable, "-m", "integration_tests.local_warehouse"] + (["--token", token] if token else [])
     if token_seconds:
         args += ["--token-seconds", str(token_seconds)]
+    if statement_seconds:
+        args += ["--statement-seconds", str(statement_seconds)]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
     try:

@@ -20,8 +20,13 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="the access token to accept (default: a random one)")
     parser.add_argument("--token-seconds", type=int, default=3600,
                         help="lifetime of the OAuth access tokens it issues (default: an hour)")
+    parser.add_argument("--statement-seconds", type=float,
+                        default=float(os.environ.get("LOCAL_WAREHOUSE_STATEMENT_SECONDS") or 0),
+                        help="wait this long before each statement and Files API call, as a real warehouse does "
+                             "(about 1 s); concurrent ones overlap (default 0, env LOCAL_WAREHOUSE_STATEMENT_SECONDS)")
     args = parser.parse_args()
-    warehouse = LocalWarehouse(port=args.port, token=args.token, token_seconds=args.token_seconds)
+    warehouse = LocalWarehouse(port=args.port, token=args.token, token_seconds=args.token_seconds,
+                               statement_seconds=args.statement_seconds)
     details = warehouse.start()
     print(json.dumps(details.as_dict()), flush=True)
     done = threading.Event()

@@ -52,8 +52,10 @@ class Details:
 
 
 class LocalWarehouse:
-    def __init__(self, port: int = 0, token: str | None = None, token_seconds: int = 3600):
-        """``token_seconds``: the lifetime of OAuth access tokens it issues (tests make them short)."""
+    def __init__(self, port: int = 0, token: str | None = None, token_seconds: int = 3600, statement_seconds: float = 0.0):
+        """``token_seconds``: the lifetime of OAuth access tokens it issues (tests make them short);
+        ``statement_seconds``: the wait before each statement and Files API call (benchmarks: 1, as a real warehouse)."""
+        self.statement_seconds = statement_seconds
         from .workspace import Auth
 
         self.port = port
@@ -106,7 +108,7 @@ class LocalWarehouse:
         from .thrift_service import ThriftHttpServer, WarehouseService
         from .workspace import Volumes
 
-        self.service = WarehouseService(spark)
+        self.service = WarehouseService(spark, statement_seconds=self.statement_seconds)
         volumes = Volumes(volume_root, self.service.run_sql)
         self.service.volumes = volumes
         http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self.auth, volumes)

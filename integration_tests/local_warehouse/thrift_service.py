@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import uuid
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,9 +110,15 @@ class _Operation:
 class WarehouseService:
     """The TCLIService handler. One Spark Connect session, like one shared metastore."""
 
-    def __init__(self, spark: Any, volumes: Any = None):
+    def __init__(self, spark: Any, volumes: Any = None, statement_seconds: float = 0.0):
+        """``statement_seconds``: how long each statement (and Files API call) waits before it runs, outside any
+        lock, so concurrent statements overlap as on a real warehouse (about a second each there)."""
         self.spark = spark
+        self.statement_seconds = statement_seconds
         self.lock = threading.Lock()
+        self._counting = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most statements seen running at once
         self.sessions: set[bytes] = set()
         self.operations: dict[bytes, _Operation] = {}
         self.volumes = volumes  # optional: Unity Catalog volumes (workspace.Volumes)
@@ -139,8 +146,23 @@ class WarehouseService:
         with self.lock:
             return self.spark.sql(statement).toArrow()
 
+    def wait_like_a_warehouse(self) -> None:
+        with self._counting:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.statement_seconds:
+                time.sleep(self.statement_seconds)
+        finally:
+            with self._counting:
+                self.in_flight -= 1
+
+    def stats(self) -> dict:
+        return {"statements": len(self.statements), "max_in_flight": self.max_in_flight}
+
     def _run(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
+        self.wait_like_a_warehouse()
         if self.volumes is not None:
             served = self.volumes.statement(statement)
             if served is not None:
@@ -244,6 +266,7 @@ class ThriftHttpServer(ThreadingHTTPServer):
 
     def __init__(self, address, service: WarehouseService, auth, volumes):
         self.processor = TCLIService.Processor(service)
+        self.service = service
         self.auth = auth  # workspace.Auth
         self.volumes = volumes  # workspace.Volumes
         super().__init__(address, _Handler)
@@ -283,6 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "GET" and path == "/_local/auth":  # for tests: what sign-ins the warehouse has seen
             auth = server.auth
             return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
+        if self.command == "GET" and path == "/_local/stats":  # for benchmarks and tests: statements seen
+            return self._json(200, server.service.stats())
         if self.command == "POST" and path == "/oidc/v1/token":
             return self._json(*server.auth.client_credentials(self.headers.get("Authorization"), workspace.parse_form(body)))
         refusal = server.auth.check(self.headers.get("Authorization"), path)
@@ -290,6 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             if refusal is not None:
                 code = "UNAUTHENTICATED" if refusal[0] == 401 else "PERMISSION_DENIED"
                 return self._json(refusal[0], {"error_code": code, "message": refusal[1]})
+            server.service.wait_like_a_warehouse()
             return self._send(*server.volumes.files(self.command, self.path, parse_qs(urlsplit(self.path).query), body))
         if refusal is not None:
             return self._send(refusal[0], {"x-databricks-reason-phrase": refusal[1]})
