@@ -72,6 +72,7 @@ class Config:
     schema: str
     enable_schema_evolution: bool
     purge_staging_data: bool
+    max_concurrent_statements: int = 8  # statements a sync runs on the warehouse at once
 
 
 def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
@@ -92,6 +93,15 @@ def _boolean(raw: Mapping[str, Any], field: str, default: bool) -> bool:
         return default
     if not isinstance(value, bool):
         raise ConfigError(f"Config field '{field}' must be true or false, got {type(value).__name__}.")
+    return value
+
+
+def _whole(raw: Mapping[str, Any], field: str, default: int, low: int, high: int) -> int:
+    value = raw.get(field, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"Config field '{field}' must be a whole number from {low} to {high}, got {value!r}.")
     return value
 
 
@@ -183,4 +193,5 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         schema=_string(raw, "schema", required=False, default="default"),
         enable_schema_evolution=_boolean(raw, "enable_schema_evolution", False),
         purge_staging_data=_boolean(raw, "purge_staging_data", True),
+        max_concurrent_statements=_whole(raw, "max_concurrent_statements", 8, 1, 64),
     )

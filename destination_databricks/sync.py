@@ -142,6 +142,7 @@ class Sync:
     def run(self, lines: Iterable[bytes | None]) -> None:
         """Input lines, and IDLE (None) now and then while the input is quiet."""
         try:
+            self.loader.prefetch([stream.plan.table for stream in self.streams.values()])
             self._run(lines)
         finally:
             self.writer.close()

@@ -1,7 +1,7 @@
 """What every loader offers the sync."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Iterable, Protocol
 
 import pyarrow as pa
 
@@ -14,6 +14,9 @@ class Loader(Protocol):
     concurrent_loads: int  # how many tables it may load at once, from as many threads
     def table_schema(self, table: TableName) -> pa.Schema | None:
         """The destination table's current schema, or None if it does not exist."""
+
+    def prefetch(self, tables: Iterable[TableName]) -> None:
+        """Read these tables' schemas ahead, as few and as overlapped statements as the engine allows."""
 
     def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         """Commit the staged rows into the table: append adds them, overwrite replaces its rows."""

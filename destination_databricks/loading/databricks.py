@@ -8,7 +8,9 @@ read through a temporary table created before and dropped after the load.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
 
 import pyarrow as pa
 
@@ -29,12 +31,13 @@ def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
 
 
 class DatabricksLoader:
-    concurrent_loads = 1  # one SQL session, used from one thread
-
-    def __init__(self, client: SqlClient, catalog: str, location: Callable[[TableName], str | None],
+    def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
                  schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
-                 sync_id: str = ""):
-        self.client = client
+                 sync_id: str = "", concurrency: int = 1):
+        """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
+        ``concurrency``: how many statements may run at once (loads of different tables, schema reads)."""
+        self._connect = connect
+        self.concurrent_loads = concurrency
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
         self.schema_at = schema_at  # the Delta schema at a location, if a table is there
@@ -43,30 +46,71 @@ class DatabricksLoader:
         self.sync_id = sync_id
         self._known: dict[TableName, pa.Schema | None] = {}
         self._created_schemas: set[str] = set()
+        self._schema_lock = threading.Lock()
+        self._local = threading.local()
+        self._clients: list[SqlClient] = []
+        self._clients_lock = threading.Lock()
+
+    @property
+    def client(self) -> SqlClient:
+        """This thread's SQL client."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._connect()
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
 
     def _columns(self, table: TableName) -> pa.Schema:
         return canonical_schema(self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}").schema)
 
     def table_schema(self, table: TableName) -> pa.Schema | None:
-        if table in self._known:
-            return self._known[table]
-        try:
-            schema = self._columns(table)
-        except (TableNotFound, SchemaNotFound):
-            schema = None
-            location = self.location(table)
-            if location and self.schema_at(location) is not None:
-                # The data is there but the name is not (a dropped table, a new metastore): adopt it.
-                self.ensure_schema(table.schema)
-                self.client.execute(sql.adopt_table(self.catalog, table, location), f"register the existing table {table}")
-                schema = self._columns(table)
-        self._known[table] = schema
-        return schema
+        if table not in self._known:
+            self._known[table] = self._read(table)
+        return self._known[table]
+
+    def _read(self, table: TableName, listed: bool = True) -> pa.Schema | None:
+        """``listed`` False: the metastore does not list the table, so its columns are not asked for."""
+        if listed:
+            try:
+                return self._columns(table)
+            except (TableNotFound, SchemaNotFound):
+                pass
+        location = self.location(table)
+        if location and self.schema_at(location) is not None:
+            # The data is there but the name is not (a dropped table, a new metastore): adopt it.
+            self.ensure_schema(table.schema)
+            self.client.execute(sql.adopt_table(self.catalog, table, location), f"register the existing table {table}")
+            return self._columns(table)
+        return None
+
+    def prefetch(self, tables: Iterable[TableName]) -> None:
+        """Read the schemas of ``tables`` before any input, in few statements: one listing per schema, then the
+        columns of the tables that exist, ``concurrency`` at a time (a statement costs about a second)."""
+        tables = [t for t in dict.fromkeys(tables) if t not in self._known]
+        listed: dict[str, set[str]] = {}
+        for schema in sorted({t.schema for t in tables}):
+            try:
+                answer = self.client.execute(sql.show_tables(self.catalog, schema), f"list the tables of {schema}")
+                listed[schema] = {name.lower() for name in answer.column("tableName").to_pylist()}
+            except SchemaNotFound:
+                listed[schema] = set()
+
+        def read(table: TableName) -> None:
+            self._known[table] = self._read(table, listed=table.table.lower() in listed[table.schema])
+
+        if self.concurrent_loads > 1 and len(tables) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.concurrent_loads, len(tables)), thread_name_prefix="schema") as pool:
+                list(pool.map(read, tables))
+        else:
+            for table in tables:
+                read(table)
 
     def ensure_schema(self, schema: str) -> None:
-        if schema not in self._created_schemas:
-            self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
-            self._created_schemas.add(schema)
+        with self._schema_lock:  # once per sync, whichever thread needs it first
+            if schema not in self._created_schemas:
+                self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
+                self._created_schemas.add(schema)
 
     def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         table = staged.table
@@ -146,4 +190,7 @@ class DatabricksLoader:
         self.client.execute(sql.drop_table(self.catalog, table), "drop the test table")
 
     def close(self) -> None:
-        self.client.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()

@@ -30,6 +30,9 @@ class DeltaRsLoader:
     def table_schema(self, table: TableName) -> pa.Schema | None:
         return delta_files.read_schema(self.location(table))
 
+    def prefetch(self, tables) -> None:
+        """Nothing to do: a local table's schema is read when needed, in a millisecond."""
+
     def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         location = self.location(staged.table)
         os.makedirs(location, exist_ok=True)

@@ -22,8 +22,10 @@ def loader(config: Config, location: Callable[[TableName], str | None], *, patie
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds.
     ``location``: where a table lives (None: managed); ``schema_at``: the Delta schema found at a location."""
     retry = RetryPolicy.of(RetryBudget.sync()) if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
-    client = SqlClient(signin or SignIn(config.databricks, patient=patient), retry)
-    return DatabricksLoader(client, config.catalog, location, schema_at, configured_schemas(config), **options)
+    signin = signin or SignIn(config.databricks, patient=patient)
+    return DatabricksLoader(lambda: SqlClient(signin, retry), config.catalog, location, schema_at,
+                            configured_schemas(config), concurrency=config.max_concurrent_statements if patient else 1,
+                            **options)
 
 
 @contextlib.contextmanager
