@@ -85,7 +85,7 @@ def _transient(kind: str) -> list[tuple[str, Fault]]:
     }[kind]
     return faults + [
         ("warehouse", Fault("status", body=rb"INSERT INTO", status=503, **statement)),
-        ("warehouse", Fault("reset", body=rb"LIMIT 0", **statement)),
+        ("warehouse", Fault("reset", body=rb"SHOW TABLES", **statement)),  # the schema read ahead of the input
         ("warehouse", Fault("cut", body=rb"CREATE TABLE IF NOT EXISTS", **statement)),
         ("warehouse", Fault("slow", body=rb"INSERT INTO", skip=1, delay=1.5, **statement)),
     ]
