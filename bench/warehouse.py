@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> list[list]:
                     for attempt in ("first", "second"):
                         before = _stats(w)
                         run = measure([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]],
-                                      data["messages"], env={"LOCAL_WAREHOUSE_STATEMENT_SECONDS": ""})
+                                      data["messages"])
                         if run.returncode != 0:
                             raise SystemExit(f"{source} sync of {n} streams failed with exit code {run.returncode}")
                         after = _stats(w)
