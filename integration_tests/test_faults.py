@@ -157,3 +157,20 @@ def test_a_load_whose_answer_is_lost_is_not_applied_twice(tmp_path, warehouse, p
     assert result.returncode == 0, result.stdout[-3000:]
     assert lost.fired == 2
     assert sorted(r["id"] for r in destination.rows("default", "users")) == list(range(N))  # each exactly once
+
+
+@pytest.mark.parametrize("kind", ["s3", "managed"])
+def test_an_append_that_loses_to_its_own_replay_is_retried_and_adds_nothing(tmp_path, warehouse, kind):
+    """Two executions of one append (ours replayed on a new session while the first still ran): Delta commits
+    one and fails the other with a concurrent-append conflict, which is retried; the marker then adds nothing."""
+    import json as _json
+    import urllib.request
+
+    destination = _destination(kind, warehouse)
+    request = urllib.request.Request(f"{warehouse['hostname']}:{warehouse['port']}/_local/conflict", method="POST",
+                                     data=_json.dumps({"match": "INSERT INTO", "times": 2}).encode())
+    urllib.request.urlopen(request).read()
+    result = sync(tmp_path, destination.config(), {})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "concurrent" in result.stdout.lower()  # the retry is logged
+    assert sorted(r["id"] for r in destination.rows("default", "users")) == list(range(N))  # each exactly once

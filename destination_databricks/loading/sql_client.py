@@ -42,6 +42,15 @@ def _http_code(exc: BaseException) -> int | None:
     return int(code) if code else None
 
 
+# Delta's answer when another transaction committed first what this one read. Our appends read the table (the
+# marker's NOT EXISTS), so they are no blind appends: two executions of one append (ours replayed on a new
+# session while the first still runs) cannot both commit; the second fails with this, and run again it finds
+# its marker and adds nothing. (SQL warehouses refuse `SET spark.databricks.delta.write.txnAppId`: only the
+# documented configuration parameters may be set, so Delta's transaction identifiers are out of reach.)
+CONCURRENT_COMMIT = ("DELTA_CONCURRENT_APPEND", "ConcurrentAppendException", "DELTA_CONCURRENT_TRANSACTION",
+                     "ConcurrentTransactionException")
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure worth retrying on a new connection: the network, throttling, a lost session."""
     import http.client
@@ -59,7 +68,7 @@ def is_transient(exc: BaseException) -> bool:
         if isinstance(e, dbx.RequestError) and _http_code(e) in TERMINAL_HTTP:
             return False  # credentials, a wrong HTTP path, a request the server cannot take
         if isinstance(e, dbx.ServerOperationError):
-            return "Invalid SessionHandle" in str(e)
+            return "Invalid SessionHandle" in str(e) or any(name in str(e) for name in CONCURRENT_COMMIT)
         if isinstance(e, (ConnectionError, TimeoutError, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)):
             return True  # reset, refused, cut mid-answer, timed out
         if "Invalid SessionHandle" in str(e):

@@ -107,6 +107,10 @@ class _Operation:
         self.offset = 0
 
 
+CONCURRENT_APPEND = ("[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Files were added to the root of the table "
+                     "by a concurrent update. Please try the operation again.")
+
+
 class WarehouseService:
     """The TCLIService handler. One Spark Connect session, like one shared metastore."""
 
@@ -123,6 +127,9 @@ class WarehouseService:
         self.operations: dict[bytes, _Operation] = {}
         self.volumes = volumes  # optional: Unity Catalog volumes (workspace.Volumes)
         self.statements: list[str] = []  # every statement received, for tests to inspect
+        # For tests: statements (by a substring) that commit and then answer as Delta answers the loser of two
+        # concurrent commits, i.e. what our execution sees when a replay of it on another session won.
+        self.conflicts: list[dict] = []
 
     # sessions ---------------------------------------------------------------------------------
     def OpenSession(self, req):
@@ -172,6 +179,10 @@ class WarehouseService:
             with self.lock:
                 frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
                 table = frame.toArrow()
+            for conflict in self.conflicts:
+                if conflict["times"] > 0 and conflict["match"] in statement:
+                    conflict["times"] -= 1
+                    return _Operation(None, CONCURRENT_APPEND)
             return _Operation(_normalize(table), None)
         except Exception as exc:  # the engine's error goes back to the client as a failed operation
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -308,6 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
         if self.command == "GET" and path == "/_local/stats":  # for benchmarks and tests: statements seen
             return self._json(200, server.service.stats())
+        if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
+            server.service.conflicts.append(json.loads(body))
+            return self._json(200, {})
         if self.command == "POST" and path == "/oidc/v1/token":
             return self._json(*server.auth.client_credentials(self.headers.get("Authorization"), workspace.parse_form(body)))
         refusal = server.auth.check(self.headers.get("Authorization"), path)
