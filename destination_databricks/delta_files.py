@@ -67,3 +67,16 @@ def commit(
         if not files:
             return
     table.create_write_transaction(_adds(files), mode=mode, schema=delta_schema)
+
+
+def delete_generations_below(uri: str, minimum: int, *, storage_options: dict | None = None) -> None:
+    """Delete rows of a generation below ``minimum`` and rows of no generation, in one commit (a truncate
+    refresh). Files whose rows all go are removed whole; delta-rs rewrites a file that keeps some rows."""
+    table = DeltaTable(uri, storage_options=storage_options)
+    if GENERATION not in {f.name for f in table.schema().fields}:
+        table.delete()  # every row predates generations
+    else:
+        table.delete(f"{GENERATION} < {int(minimum)} OR {GENERATION} IS NULL")
+
+
+GENERATION = "_airbyte_generation_id"

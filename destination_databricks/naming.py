@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 from anyascii import anyascii
 
 MAX_IDENTIFIER_LENGTH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-AIRBYTE_COLUMNS = ("_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data")
+AIRBYTE_COLUMNS = ("_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data", "_airbyte_meta", "_airbyte_generation_id")
+RESERVED = frozenset(c.lower() for c in AIRBYTE_COLUMNS)
 
 
 def _digest(name: str) -> str:
@@ -66,20 +67,58 @@ def table_name(stream: StreamKey, default_schema: str) -> TableName:
     return TableName(schema=sanitize(schema, lowercase=True), table=sanitize(stream.name, lowercase=True))
 
 
-def column_names(properties: list[str]) -> list[str]:
-    """Safe, distinct column names for ``properties``, in order.
+def _rank(prop: str) -> tuple:
+    """Which of several colliding properties keeps the plain name: one already safe as it is, then one in lower
+    case, then the first in code point order. Never the catalog's order, which a re-discovery may change."""
+    return (sanitize(prop, lowercase=False) != prop, prop != prop.lower(), prop)
+
+
+def suffixed(prop: str) -> str:
+    """The name of a property whose safe name is taken: that name and a hash of the property itself, so the
+    column says which property it holds, whatever else the stream or the table has."""
+    base = sanitize(prop, lowercase=False)
+    return f"{base[:MAX_IDENTIFIER_LENGTH - 9]}_{_digest(prop)}"
+
+
+def column_names(properties: list[str], existing: Sequence[str] = ()) -> list[str]:
+    """Safe, distinct column names for ``properties``, in their order; ``existing``: the table's columns.
 
     Databricks compares column names case-insensitively, so distinctness is checked that way; the
-    `_airbyte_*` columns are reserved. A later duplicate gets `_2`, `_3`, … in property order.
+    `_airbyte_*` columns are reserved. The mapping does not depend on the order properties are listed in:
+    a property keeps the existing column named exactly as it (or as its suffixed name); a property whose
+    safe name is taken gets ``suffixed(prop)``; among properties that collide, ``_rank`` decides which keeps
+    the plain name. So `ID` and `id` land in the same columns sync after sync, whichever comes first.
     """
-    taken = {c.lower() for c in AIRBYTE_COLUMNS}
-    names = []
-    for prop in properties:
-        base = sanitize(prop, lowercase=False)
-        candidate, n = base, 1
-        while candidate.lower() in taken:
+    existing = [name for name in existing if name.lower() not in RESERVED]
+    exact = set(existing)
+    by_lower: dict[str, str] = {}
+    for name in existing:
+        by_lower.setdefault(name.lower(), name)
+    claimed: dict[str, str] = {}  # lower-case column name -> property
+    names: dict[str, str] = {}
+    order = sorted(dict.fromkeys(properties), key=_rank)
+    for prop in order:  # properties whose column the table has: by its suffixed name, or its exact safe name
+        plain = sanitize(prop, lowercase=False)
+        column = by_lower.get(suffixed(prop).lower()) or (plain if plain in exact else None)
+        if column is not None and column.lower() not in claimed:
+            names[prop] = column
+            claimed[column.lower()] = prop
+    for prop in order:  # a table column that differs only in case (a table written by another tool)
+        column = by_lower.get(sanitize(prop, lowercase=False).lower())
+        if prop not in names and column is not None and column.lower() not in claimed:
+            names[prop] = column
+            claimed[column.lower()] = prop
+    taken = set(claimed) | {name.lower() for name in existing} | RESERVED
+    for prop in order:  # new columns
+        if prop in names:
+            continue
+        candidate = sanitize(prop, lowercase=False)
+        if candidate.lower() in taken:
+            candidate = suffixed(prop)
+        n = 1
+        while candidate.lower() in taken:  # a property named like another's suffixed name: vanishingly rare
             n += 1
-            candidate = f"{base}_{n}"
+            candidate = f"{suffixed(prop)[:MAX_IDENTIFIER_LENGTH - 4]}_{n}"
         taken.add(candidate.lower())
-        names.append(candidate)
-    return names
+        names[prop] = candidate
+    return [names[prop] for prop in properties]

@@ -19,7 +19,7 @@ from .messages import IDLE, LONG_NUMBER, NUMBER_CHARS, exact_data_text, parse_li
 from .naming import StreamKey, TableName
 from .records.batch import BatchBuilder
 from .records.buffer import BufferPool
-from .records.columns import table_columns
+from .records.columns import file_schema, table_columns
 from .staging.base import StagedFile, Stager
 
 logger = logging.getLogger("airbyte")
@@ -194,7 +194,10 @@ class Sync:
                 self.uncommitted_bytes += size
                 if stream.plan.mode is SyncMode.APPEND:
                     self.dirty.add(key)
-                if pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None):
+                meta = record.get("meta")
+                changes = meta.get("changes") if meta.__class__ is dict else None
+                if pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None,
+                            changes if changes.__class__ is list else None):
                     if pool.full(pool.buffers[key]):
                         self._flush(stream)
                     if pool.over_budget():
@@ -225,9 +228,11 @@ class Sync:
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
             columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve, stream.plan.table))
-            builder = self.builders.get(columns)  # streams alike share one (stateless) builder
+            schema = file_schema(columns, existing)
+            shape = (columns, tuple(schema.names))
+            builder = self.builders.get(shape)  # streams alike share one (stateless) builder
             if builder is None:
-                builder = self.builders[columns] = BatchBuilder(list(columns))
+                builder = self.builders[shape] = BatchBuilder(list(columns), schema)
             stream.builder = builder
         return stream.builder
 
@@ -236,12 +241,13 @@ class Sync:
         if stream.plan.key not in self.pool.buffers:
             return
         buffer = self.pool.take(stream.plan.key)
-        batch = self._builder(stream).build(buffer)
+        batch = self._builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id)
         self.writer.submit(stream, batch)
         stream.staged = stream.received
 
-    def _load(self, streams: list[_Stream]) -> list[tuple[TableName, int, SyncMode]]:
-        """Commit everything these streams have received into their tables; what each committed.
+    def _load(self, streams: list[_Stream], truncate: frozenset = frozenset()) -> list[tuple[TableName, int, SyncMode]]:
+        """Commit everything these streams have received into their tables; what each committed. Streams in
+        ``truncate`` then lose their rows of generations below the stream's minimum (a refresh that truncates).
 
         Loads of different tables are independent; a loader that allows it runs several at once
         (delta-rs releases the GIL: 1,000 small streams load about twice as fast on two cores).
@@ -253,6 +259,8 @@ class Sync:
             files = self.writer.written(stream)
             staged = self.stager.seal(stream.plan.table, files, self._builder(stream).schema)
             self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}")
+            if stream.plan.key in truncate:
+                self.loader.drop_generations_below(stream.plan.table, stream.plan.minimum_generation_id)
             return stream
 
         for stream in streams:  # the table schemas are read here, once, on this thread
@@ -316,9 +324,13 @@ class Sync:
         incomplete = [key for key in sorted(self.streams, key=str)
                       if self.statuses and self.statuses.get(key) != "COMPLETE"]
         kept = {key for key in incomplete if self.streams[key].plan.mode.replaces}
+        # A completed stream of a refresh that truncates: its older generations go once its rows are in. (An
+        # overwrite replaces every row anyway; a stream that did not complete keeps them all.)
+        truncate = frozenset(key for key, stream in self.streams.items() if key not in incomplete
+                             and not stream.plan.mode.replaces and (stream.plan.minimum_generation_id or 0) > 0)
         committed = self._load([self.streams[key] for key in sorted(self.streams, key=str) if key not in kept and (
-            self.streams[key].plan.mode.replaces or key in self.dirty
-            or self.loader.table_schema(self.streams[key].plan.table) is None)])
+            self.streams[key].plan.mode.replaces or key in self.dirty or key in truncate
+            or self.loader.table_schema(self.streams[key].plan.table) is None)], truncate)
         self.dirty.clear()
         self._release()
         if self.checkpoints.pending:

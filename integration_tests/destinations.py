@@ -29,6 +29,12 @@ class LocalDestination:
     def rows(self, schema: str, table: str) -> list[dict]:
         return delta_rows(os.path.join(self.root, schema, table))
 
+    def create_table(self, schema: str, table: str, data):
+        """A table as another writer (or an earlier version of the connector) left it: ``data`` a pyarrow Table."""
+        from deltalake import write_deltalake
+
+        write_deltalake(os.path.join(self.root, schema, table), data)
+
     def staging_leftovers(self) -> list[str]:
         staging = os.path.join(self.root, ".airbyte-staging")
         found = []
@@ -84,6 +90,28 @@ class S3DatabricksDestination:
 
     def rows(self, schema: str, table: str) -> list[dict]:
         return self.query(f"SELECT * FROM {self._ref(schema, table)}").to_pylist()
+
+    def create_table(self, schema: str, table: str, data):
+        """A table as another writer (or an earlier version of the connector) left it: ``data`` a pyarrow Table
+        of string, bigint and timestamp columns, created and filled through SQL."""
+        import pyarrow as pa
+
+        sql_types = {pa.string(): "STRING", pa.int64(): "BIGINT"}
+        columns = ", ".join(f"`{f.name}` {sql_types.get(f.type, 'TIMESTAMP')}" for f in data.schema)
+        self.query(f"CREATE SCHEMA IF NOT EXISTS `{self.catalog}`.`{schema}`")
+        self.query(f"CREATE TABLE {self._ref(schema, table)} ({columns}) USING DELTA")
+
+        def value(v, t):
+            if v is None:
+                return "NULL"
+            if t == pa.int64():
+                return str(v)
+            text = str(v).replace("'", "\\'")
+            return f"'{text}'" if t == pa.string() else f"TIMESTAMP '{text}'"
+
+        rows = ", ".join("(" + ", ".join(value(r[f.name], f.type) for f in data.schema) + ")" for r in data.to_pylist())
+        if rows:
+            self.query(f"INSERT INTO {self._ref(schema, table)} VALUES {rows}")
 
     def s3(self):
         import boto3

@@ -55,21 +55,23 @@ def write_json(path, value) -> str:
 
 # --- building messages -------------------------------------------------------------------------
 def stream(name: str, properties: dict | None = None, mode: str = "append", namespace: str | None = None,
-           json_schema: dict | None = None) -> dict:
+           json_schema: dict | None = None, **configured) -> dict:
+    """A configured stream; ``configured``: more of its fields (generation_id, minimum_generation_id, sync_id, …)."""
     schema = json_schema if json_schema is not None else {"type": "object", "properties": properties or {}}
     body = {"name": name, "json_schema": schema, "supported_sync_modes": ["full_refresh", "incremental"]}
     if namespace:
         body["namespace"] = namespace
     return {"stream": body, "sync_mode": "incremental" if mode == "append" else "full_refresh",
-            "destination_sync_mode": mode}
+            "destination_sync_mode": mode, **configured}
 
 
 def catalog(*streams: dict) -> dict:
     return {"streams": list(streams)}
 
 
-def record(name: str, data: dict, namespace: str | None = None, emitted_at: int = 1_700_000_000_000) -> dict:
-    body = {"stream": name, "data": data, "emitted_at": emitted_at}
+def record(name: str, data: dict, namespace: str | None = None, emitted_at: int = 1_700_000_000_000,
+           meta: dict | None = None) -> dict:
+    body = {"stream": name, "data": data, "emitted_at": emitted_at, **({"meta": meta} if meta else {})}
     if namespace:
         body["namespace"] = namespace
     return {"type": "RECORD", "record": body}

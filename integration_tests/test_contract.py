@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from destination_databricks.naming import suffixed
+
 from .harness import catalog, global_state, lines, record, run, stream, stream_state, stream_status, write_json
 
 USERS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
@@ -320,3 +322,91 @@ def test_overwrite_that_brings_new_columns(destination, tmp_path):
     result = sync(destination, tmp_path, v2, [record("s", {"id": 2, "added": True})], enable_schema_evolution=True)
     assert result.returncode == 0, result.stdout
     assert [(r["id"], r["added"]) for r in destination.rows("default", "s")] == [(2, True)]
+
+
+def generation(value, minimum, sync_id=1):
+    return {"generation_id": value, "minimum_generation_id": minimum, "sync_id": sync_id}
+
+
+def test_a_truncate_refresh_leaves_only_the_new_generation_and_resumes_across_attempts(destination, tmp_path):
+    first = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(1, 0))),
+                 [record("users", {"id": i}) for i in range(3)] + [stream_state("users", 3)])
+    assert first.returncode == 0, first.stdout
+    assert {r["_airbyte_generation_id"] for r in destination.rows("default", "users")} == {1}
+    # A refresh that removes records (minimum = generation 2): its first attempt fails after a STATE.
+    refresh = catalog(stream("users", USERS, **generation(2, 2, sync_id=2)))
+    failed = sync(destination, tmp_path, refresh, [stream_status("users", "STARTED"), record("users", {"id": 10}),
+                                                   record("users", {"id": 11}), stream_state("users", 11),
+                                                   stream_status("users", "INCOMPLETE")])
+    assert failed.returncode == 1 and [s["stream"]["stream_state"] for s in failed.states] == [{"cursor": 11}]
+    assert ids(destination.rows("default", "users")) == [0, 1, 2, 10, 11]  # old rows stay until it completes
+    # The retried attempt of generation 2 resumes after that STATE: the earlier attempt's rows stay.
+    retried = sync(destination, tmp_path, refresh, [stream_status("users", "STARTED"), record("users", {"id": 12}),
+                                                    stream_state("users", 12), stream_status("users", "COMPLETE")])
+    assert retried.returncode == 0, retried.stdout
+    rows = destination.rows("default", "users")
+    assert ids(rows) == [10, 11, 12] and {r["_airbyte_generation_id"] for r in rows} == {2}
+    # A refresh that keeps records (minimum 0) adds generation 3 to what is there.
+    kept = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(3, 0, sync_id=3))),
+                [record("users", {"id": 20})])
+    assert kept.returncode == 0 and ids(destination.rows("default", "users")) == [10, 11, 12, 20]
+    # Truncating to a generation with no records yet empties the table.
+    empty = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(4, 4, sync_id=4))), [])
+    assert empty.returncode == 0, empty.stdout
+    assert destination.rows("default", "users") == []
+
+
+def test_airbyte_meta_records_the_sources_changes_and_every_value_nulled(destination, tmp_path):
+    cat = catalog(stream("users", {**USERS, "age": {"type": "integer"}, "ok": {"type": "boolean"}}, sync_id=77))
+    truncated = {"changes": [{"field": "name", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}]}
+    result = sync(destination, tmp_path, cat, [
+        record("users", {"id": 1, "name": "a", "age": 30, "ok": True}),
+        record("users", {"id": 2, "name": "b", "age": "thirty", "ok": 1}),  # two values that do not fit
+        record("users", {"id": 3, "name": "c…", "age": None}, meta=truncated)])
+    assert result.returncode == 0, result.stdout
+    rows = {r["id"]: r for r in destination.rows("default", "users")}
+    meta = {i: json.loads(r["_airbyte_meta"]) for i, r in rows.items()}
+    assert meta[1] == {"sync_id": 77, "changes": []}
+    assert meta[2] == {"sync_id": 77, "changes": [
+        {"field": "age", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"},
+        {"field": "ok", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}
+    assert rows[2]["age"] is None and json.loads(rows[2]["_airbyte_data"])["age"] == "thirty"
+    assert meta[3] == {"sync_id": 77, **truncated}  # a null the source sent is no change of ours
+
+
+def test_colliding_property_names_keep_their_columns_whatever_the_catalog_order(destination, tmp_path):
+    props = {"ID": {"type": "string"}, "id": {"type": "integer"}}
+    first = sync(destination, tmp_path, catalog(stream("t", {"ID": props["ID"]})), [record("t", {"ID": "only"})])
+    assert first.returncode == 0, first.stdout
+    for order in (["ID", "id"], ["id", "ID"]):  # a re-discovered catalog may list them either way
+        cat = catalog(stream("t", {name: props[name] for name in order}))
+        result = sync(destination, tmp_path, cat, [record("t", {"ID": f"upper-{order[0]}", "id": 7})],
+                      enable_schema_evolution=True)
+        assert result.returncode == 0, result.stdout
+    rows = destination.rows("default", "t")
+    columns = sorted(k for k in rows[0] if not k.startswith("_airbyte"))
+    assert columns == sorted(["ID", suffixed("id")])
+    assert sorted((r["ID"], r[suffixed("id")]) for r in rows) == [
+        ("only", None), ("upper-ID", 7), ("upper-id", 7)]
+
+
+def test_a_table_written_before_meta_and_generations_gains_them(destination, tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    old = pa.table({"_airbyte_ab_id": ["old-1"], "_airbyte_emitted_at": [dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)],
+                    "_airbyte_data": ['{"id":1}'], "id": pa.array([1], pa.int64())})
+    destination.create_table("default", "users", old)
+    result = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(5, 0, sync_id=9))),
+                  [record("users", {"id": 2, "name": "new"})])
+    assert result.returncode == 0, result.stdout
+    rows = {r["id"]: r for r in destination.rows("default", "users")}
+    assert rows[1]["_airbyte_meta"] is None and rows[1]["_airbyte_generation_id"] is None
+    assert json.loads(rows[2]["_airbyte_meta"]) == {"sync_id": 9, "changes": []} and rows[2]["_airbyte_generation_id"] == 5
+    assert "name" not in rows[2]  # schema evolution is off by default: the new property lives in _airbyte_data
+    # A truncate refresh removes rows of no generation too: they predate every generation.
+    refresh = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(6, 6, sync_id=10))),
+                   [record("users", {"id": 3})])
+    assert refresh.returncode == 0, refresh.stdout
+    assert ids(destination.rows("default", "users")) == [3]

@@ -26,7 +26,7 @@ def test_staged_parquet_files_carry_the_avro_schema_and_become_the_tables_files(
     # The table's files are the staged files themselves (hard links: the data is written once).
     assert {os.stat(f).st_ino for f in files} == {os.stat(f).st_ino for f in staged_files}
     avro = json.loads(pq.read_schema(files[0]).metadata[b"avro.schema"])
-    assert avro["type"] == "record" and [f["name"] for f in avro["fields"]][3:] == ["id", "o"]
-    assert avro["fields"][4]["type"][1]["type"] == "record"
+    assert avro["type"] == "record" and [f["name"] for f in avro["fields"]][5:] == ["id", "o"]
+    assert avro["fields"][6]["type"][1]["type"] == "record"
     _, metadata = read_delta(str(root / "default" / "s"))
     assert metadata["description"] == "Created from stream s"

@@ -96,6 +96,22 @@ def test_schema_evolving_append_and_replace(env):
     assert [(r["n"], r["added"], r["more"]) for r in got] == [(3, "a", 7)]
 
 
+def test_delete_generations_below(env):
+    client, options, base = env
+    table = TableName("s5", "t")
+    client.execute(sql.create_schema(CATALOG, "s5"), "schema")
+    client.execute(sql.create_table(CATALOG, table, SCHEMA, f"{base}/s5/t", "c"), "create")
+    client.execute(sql.append(CATALOG, table, staged(options, f"{base}/stage/a", [row(1)])), "before generations")
+    with_generation = SCHEMA.append(pa.field("_airbyte_generation_id", pa.int64()))
+    rows = [row(2, _airbyte_generation_id=1), row(3, _airbyte_generation_id=2), row(4, _airbyte_generation_id=3)]
+    client.execute(sql.append_with_new_columns(CATALOG, table, staged(options, f"{base}/stage/b", rows, with_generation)), "add")
+    client.execute(sql.delete_generations_below(CATALOG, table, 2), "delete")
+    assert ids(client, table) == [3, 4]  # generation 1 and the row of no generation are gone
+    client.execute(sql.delete_generations_below(CATALOG, table, 2), "delete again")  # a replay changes nothing
+    assert ids(client, table) == [3, 4]
+    assert sql.delete_generations_below(CATALOG, table, 2, has_column=False) == "DELETE FROM `hive_metastore`.`s5`.`t`"
+
+
 def test_appends_with_a_marker_run_twice_add_once(env):
     """A replayed append (its answer was lost) must not add its rows again."""
     client, options, base = env

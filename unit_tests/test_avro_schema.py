@@ -5,6 +5,7 @@ import fastavro
 import pytest
 
 from destination_databricks.errors import ConfigError
+from destination_databricks.naming import suffixed
 from destination_databricks.records.avro_schema import (
     BIG_INTEGER, DATE, JSON_TEXT, LOCAL_TIMESTAMP, TIMESTAMP, stream_avro_schema,
 )
@@ -13,7 +14,7 @@ from destination_databricks.records.avro_schema import (
 def field_types(json_schema, stream="s"):
     schema = stream_avro_schema(stream, json_schema)
     fastavro.parse_schema(schema)  # raises if Avro rejects it
-    return {f.get("x-json-name", f["name"]): f["type"] for f in schema["fields"][3:]}
+    return {f.get("x-json-name", f["name"]): f["type"] for f in schema["fields"][5:]}
 
 
 def props(**properties):
@@ -22,12 +23,13 @@ def props(**properties):
 
 def test_airbyte_columns_come_first():
     schema = stream_avro_schema("s", props(a={"type": "string"}))
-    assert [f["name"] for f in schema["fields"]] == ["_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data", "a"]
+    assert [f["name"] for f in schema["fields"]] == ["_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data",
+                                                      "_airbyte_meta", "_airbyte_generation_id", "a"]
 
 
 def test_every_property_is_nullable_with_null_default():
     schema = stream_avro_schema("s", props(a={"type": "string"}, b={"type": ["null", "integer"]}))
-    for field in schema["fields"][3:]:
+    for field in schema["fields"][5:]:
         assert field["type"][0] == "null" and field["default"] is None
 
 
@@ -118,14 +120,16 @@ def test_null_only_property():
 def test_names_avro_rejects_are_sanitized_and_keep_their_json_name():
     schema = stream_avro_schema("my stream!", props(**{"1st col": {"type": "string"}, "a-b": {"type": "string"},
                                                       "名前": {"type": "string"}, "_airbyte_data": {"type": "string"}}))
-    names = [(f["name"], f.get("x-json-name")) for f in schema["fields"][3:]]
-    assert names == [("_1st_col", "1st col"), ("a_b", "a-b"), ("MingQian", "名前"), ("_airbyte_data_2", "_airbyte_data")]
+    names = [(f["name"], f.get("x-json-name")) for f in schema["fields"][5:]]
+    assert names == [("_1st_col", "1st col"), ("a_b", "a-b"), ("MingQian", "名前"),
+                     (suffixed("_airbyte_data"), "_airbyte_data")]
     assert schema["name"] == "my_stream_"
 
 
 def test_case_insensitive_duplicates_are_suffixed():
     schema = stream_avro_schema("s", props(Id={"type": "integer"}, id={"type": "string"}))
-    assert [f["name"] for f in schema["fields"][3:]] == ["Id", "id_2"]
+    assert [f["name"] for f in schema["fields"][5:]] == [suffixed("Id"), "id"]  # lower case keeps the plain name
+    assert suffixed("Id") == "Id_12156e92"
 
 
 def test_schema_writes_a_record_with_fastavro():

@@ -9,7 +9,7 @@ import pyarrow as pa
 from destination_databricks.records.avro_schema import stream_avro_schema
 from destination_databricks.records.batch import BatchBuilder, Layout, utf8_array
 from destination_databricks.records.buffer import BufferPool, StreamBuffer
-from destination_databricks.records.columns import Column, arrow_schema, stream_columns, table_columns
+from destination_databricks.records.columns import Column, file_schema, stream_columns, table_columns
 
 
 def columns_for(**properties):
@@ -61,6 +61,38 @@ def test_values_that_do_not_fit_are_null_and_data_is_whole():
         (None, None, None, None), (None, 3.0, None, None),
     ]
     assert [json.loads(r["_airbyte_data"]) for r in rows[:3]] == records[:3]
+    # Every value nulled is named in the row's _airbyte_meta; a null (or absent) value is no change.
+    assert [[c["field"] for c in json.loads(r["_airbyte_meta"])["changes"]] for r in rows] == [
+        [], ["i", "n", "b", "s"], ["i", "n", "b"], ["i", "n", "s"], ["i"]]
+    assert json.loads(rows[1]["_airbyte_meta"])["changes"][0] == {
+        "field": "i", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}
+
+
+def test_meta_keeps_the_sources_changes_and_names_the_sync_and_generation():
+    columns = columns_for(i={"type": "integer"})
+    builder = BatchBuilder(columns)
+    buffer = StreamBuffer(builder.layout)
+    source = [{"field": "i", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}]
+    buffer.add({"i": None}, 1_700_000_000_000, 10, changes=source)
+    buffer.add({"i": "x"}, 1_700_000_000_000, 10, changes=[{"field": "j", "change": "TRUNCATED"}])
+    buffer.add({"i": 3}, 1_700_000_000_000, 10)
+    rows = builder.build(buffer, generation_id=4, sync_id=99).to_pylist()
+    assert [json.loads(r["_airbyte_meta"]) for r in rows] == [
+        {"sync_id": 99, "changes": source},
+        {"sync_id": 99, "changes": [{"field": "j", "change": "TRUNCATED"},
+                                    {"field": "i", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]},
+        {"sync_id": 99, "changes": []}]
+    assert [r["_airbyte_generation_id"] for r in rows] == [4, 4, 4]
+    assert builder.build(StreamBuffer(builder.layout)).num_rows == 0
+
+
+def test_files_follow_an_existing_tables_column_order():
+    columns = columns_for(a={"type": "string"}, b={"type": "integer"})
+    old = pa.schema([("_airbyte_ab_id", pa.string()), ("b", pa.int64()), ("_airbyte_emitted_at", pa.timestamp("us", "UTC")),
+                     ("_airbyte_data", pa.string())])
+    kept = table_columns(columns, old, evolve=True)
+    assert file_schema(kept, old).names == ["_airbyte_ab_id", "b", "_airbyte_emitted_at", "_airbyte_data",
+                                            "_airbyte_meta", "_airbyte_generation_id", "a"]
 
 
 def test_json_columns_hold_json_text():
@@ -113,7 +145,7 @@ def test_nan_and_infinity_land_in_double_columns():
 
 def test_existing_table_keeps_its_columns_and_types():
     proposed = columns_for(a={"type": "integer"}, b={"type": "string"}, c={"type": "number"})
-    existing = arrow_schema([Column("A", None, "string", pa.string()), Column("gone", None, "long", pa.int64())])
+    existing = file_schema([Column("A", None, "string", pa.string()), Column("gone", None, "long", pa.int64())])
     kept = table_columns(proposed, existing, evolve=False)
     assert [(c.name, c.key, c.kind, str(c.type)) for c in kept] == [("A", "a", "text", "string"), ("gone", None, "long", "int64")]
     evolved = table_columns(proposed, existing, evolve=True)

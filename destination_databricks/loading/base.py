@@ -21,6 +21,9 @@ class Loader(Protocol):
     def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
         """Commit the staged rows into the table: append adds them, overwrite replaces its rows."""
 
+    def drop_generations_below(self, table: TableName, minimum: int) -> None:
+        """Delete the table's rows of a generation below ``minimum`` (and rows of no generation: written before)."""
+
     def tables(self) -> dict[TableName, pa.Schema]:
         """The tables this destination has written in the configured catalog and schema(s)."""
 

@@ -123,7 +123,9 @@ class DatabricksLoader:
         grows = any(name not in existing.names for name in staged.schema.names)
         if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
             self._load_from(f"{sql.table_ref(self.catalog, table)} WHERE FALSE", staged, mode, grows=False)
-        elif staged.format == "csv":
+            self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
+            return
+        if staged.format == "csv":
             self._load_csv(staged, mode, grows)
         elif staged.format == "parquet":
             self._load_from(sql.parquet_path(staged.location), staged, mode, grows)
@@ -160,6 +162,14 @@ class DatabricksLoader:
     def _marker(staged: StagedTable) -> str:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
+
+    def drop_generations_below(self, table: TableName, minimum: int) -> None:
+        schema = self.table_schema(table)
+        if schema is None:
+            return
+        has_column = "_airbyte_generation_id" in schema.names
+        self.client.execute(sql.delete_generations_below(self.catalog, table, minimum, has_column),
+                            f"delete the rows of generations below {minimum} from {table}")
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}

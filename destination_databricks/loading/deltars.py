@@ -48,6 +48,9 @@ class DeltaRsLoader:
         delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
                            description=comment)
 
+    def drop_generations_below(self, table: TableName, minimum: int) -> None:
+        delta_files.delete_generations_below(self.location(table), minimum)
+
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
         for schema in sorted(self.schemas):

@@ -122,3 +122,11 @@ def drop_table(catalog: str, table: TableName) -> str:
 
 def show_tables(catalog: str, schema: str) -> str:
     return f"SHOW TABLES IN {quote(catalog)}.{quote(schema)}"
+
+
+def delete_generations_below(catalog: str, table: TableName, minimum: int, has_column: bool = True) -> str:
+    """Rows of a generation below ``minimum``, and rows of no generation (written before generations), go."""
+    if not has_column:
+        return f"DELETE FROM {table_ref(catalog, table)}"
+    column = quote("_airbyte_generation_id")
+    return f"DELETE FROM {table_ref(catalog, table)} WHERE {column} < {int(minimum)} OR {column} IS NULL"

@@ -25,6 +25,8 @@ AIRBYTE_FIELDS = [
     {"name": AIRBYTE_COLUMNS[0], "type": "string"},
     {"name": AIRBYTE_COLUMNS[1], "type": TIMESTAMP},
     {"name": AIRBYTE_COLUMNS[2], "type": JSON_TEXT},
+    {"name": AIRBYTE_COLUMNS[3], "type": ["null", JSON_TEXT], "default": None},
+    {"name": AIRBYTE_COLUMNS[4], "type": ["null", "long"], "default": None},
 ]
 
 

@@ -9,12 +9,16 @@ import os
 import time
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import types
 from .buffer import Layout, StreamBuffer
-from .columns import Column, arrow_schema
+from ..jsontext import dumps_bytes
+from ..naming import AIRBYTE_COLUMNS
+from .columns import Column, file_schema
+from .types import TIMESTAMP_TYPE
 from .convert import json_texts, utf8_array
 
 
@@ -37,29 +41,55 @@ def new_ids(n: int) -> pa.Array:
 
 
 class BatchBuilder:
-    """Builds record batches of one fixed schema: the `_airbyte_*` columns, then ``columns``."""
+    """Builds record batches of one fixed schema: the `_airbyte_*` columns and ``columns``, in ``schema``'s order."""
 
-    def __init__(self, columns: list[Column]):
+    def __init__(self, columns: list[Column], schema: pa.Schema | None = None):
         self.columns = columns
-        self.schema = arrow_schema(columns)
+        self.schema = schema if schema is not None else file_schema(columns)
         self.layout = Layout(
             tuple(c.key for c in columns if c.key is not None and c.kind != "json"),
             tuple(c.key for c in columns if c.key is not None and c.kind == "json"),
         )
 
-    def build(self, buffer: StreamBuffer) -> pa.RecordBatch:
+    def build(self, buffer: StreamBuffer, generation_id: int | None = None, sync_id: int | None = None) -> pa.RecordBatch:
         """The buffered records as one batch; ``buffer`` was laid out by this builder's ``layout``."""
         n = len(buffer)
         emitted_ms = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(buffer.emitted_at)])
-        arrays = [new_ids(n), pc.multiply(emitted_ms, 1000).cast(self.schema.field(1).type),
-                  utf8_array(buffer.data, buffer.data_ends, n)]
+        arrays = {AIRBYTE_COLUMNS[0]: new_ids(n),
+                  AIRBYTE_COLUMNS[1]: pc.multiply(emitted_ms, 1000).cast(TIMESTAMP_TYPE),
+                  AIRBYTE_COLUMNS[2]: utf8_array(buffer.data, buffer.data_ends, n),
+                  AIRBYTE_COLUMNS[4]: pa.repeat(pa.scalar(generation_id, pa.int64()), n)}
+        nulled: dict[int, list[str]] = {}  # row → the properties whose value did not fit its column
         scalars = zip(*buffer.rows)
         texts = iter(buffer.json)
         for column in self.columns:
             if column.key is None:
-                arrays.append(pa.nulls(n, column.type))
+                arrays[column.name] = pa.nulls(n, column.type)
             elif column.kind == "json":
-                arrays.append(json_texts(*next(texts), n))
+                arrays[column.name] = json_texts(*next(texts), n)
             else:
-                arrays.append(types.column_array(column.kind, column.type, next(scalars)))
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+                values = next(scalars, ())  # () when the buffer is empty
+                array = arrays[column.name] = types.column_array(column.kind, column.type, values)
+                if array.null_count and array.null_count != values.count(None):  # a value was there, and did not fit
+                    given = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+                    for row in np.flatnonzero(given & array.is_null().to_numpy(zero_copy_only=False)):
+                        nulled.setdefault(int(row), []).append(column.key)
+        arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, buffer.changes, nulled)
+        return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
+
+
+def meta_array(n: int, sync_id: int | None, source: dict[int, list], nulled: dict[int, list[str]]) -> pa.Array:
+    """`_airbyte_meta` of each row: the sync and the changes made to the record, the source's (its
+    `meta.changes`) and ours (a value nulled because it did not fit its column; whole in `_airbyte_data`)."""
+    head = {"sync_id": sync_id} if sync_id is not None else {}
+    plain = orjson.dumps({**head, "changes": []}).decode()
+    if not source and not nulled:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
+        text = plain.encode()
+        offsets = np.arange(0, len(text) * (n + 1), len(text), dtype=np.int32)
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text * n))
+    texts = [plain] * n
+    for row in source.keys() | nulled.keys():
+        changes = list(source.get(row, ())) + [
+            {"field": name, "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"} for name in nulled.get(row, ())]
+        texts[row] = dumps_bytes({**head, "changes": changes}).decode()
+    return pa.array(texts, pa.string())

@@ -32,7 +32,7 @@ _dumps = orjson.dumps
 class StreamBuffer:
     """One stream's records, column by column, in arrival order."""
 
-    __slots__ = ("layout", "data", "data_ends", "json", "rows", "emitted_at", "size")
+    __slots__ = ("layout", "data", "data_ends", "json", "rows", "emitted_at", "size", "changes")
 
     def __init__(self, layout: Layout):
         self.layout = layout
@@ -43,12 +43,15 @@ class StreamBuffer:
         self.rows: list[tuple] = []  # the scalar columns' values, in layout.scalar_keys order
         self.emitted_at = array("q")  # milliseconds
         self.size = 0  # bytes of input these records arrived in
+        self.changes: dict[int, list] = {}  # row → the source's `meta.changes` of that record (rarely any)
 
     def __len__(self) -> int:
         return len(self.emitted_at)
 
-    def add(self, data: dict, emitted_at: int, size: int, verbatim: bytes | None = None) -> None:
-        """Buffer one record; ``verbatim`` is its JSON text to keep as it came (see messages.parse_line)."""
+    def add(self, data: dict, emitted_at: int, size: int, verbatim: bytes | None = None,
+            changes: list | None = None) -> None:
+        """Buffer one record; ``verbatim`` is its JSON text to keep as it came (see messages.parse_line);
+        ``changes``: what the source changed in it (the record's `meta.changes`)."""
         get = data.get
         json_keys = self.layout.json_keys
         try:
@@ -64,6 +67,8 @@ class StreamBuffer:
             texts += piece
             ends.append(len(texts))
         self.rows.append(tuple(map(get, self.layout.scalar_keys)))
+        if changes:
+            self.changes[len(self.emitted_at)] = changes
         self.emitted_at.append(emitted_at)
         self.size += size
 
@@ -83,12 +88,13 @@ class BufferPool:
         self.total = 0
         self.buffers: dict[Any, StreamBuffer] = {}
 
-    def add(self, key: Any, data: dict, emitted_at: int, size: int, verbatim: bytes | None = None) -> bool:
+    def add(self, key: Any, data: dict, emitted_at: int, size: int, verbatim: bytes | None = None,
+            changes: list | None = None) -> bool:
         """Buffer one record; True when its stream's buffer is full or the pool is over budget."""
         buffer = self.buffers.get(key)
         if buffer is None:
             buffer = self.buffers[key] = StreamBuffer(self.layout_of(key))
-        buffer.add(data, emitted_at, size, verbatim)
+        buffer.add(data, emitted_at, size, verbatim, changes)
         self.total += size
         return self.full(buffer) or self.total > self.budget_bytes
 

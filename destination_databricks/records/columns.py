@@ -12,21 +12,26 @@ and one misfit nested value would otherwise null the whole struct. Databricks re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import pyarrow as pa
 
-from ..naming import AIRBYTE_COLUMNS, TableName
+from ..naming import AIRBYTE_COLUMNS, RESERVED, TableName, column_names
 from . import types
 from .types import TIMESTAMP_TYPE
+# The connector's own columns, first in a table it creates. A table written before `_airbyte_meta` and
+# `_airbyte_generation_id` existed gains them (nullable) at its next load, after its own columns.
 AIRBYTE_SCHEMA = pa.schema(
     [
         pa.field(AIRBYTE_COLUMNS[0], pa.string(), nullable=False),
         pa.field(AIRBYTE_COLUMNS[1], TIMESTAMP_TYPE, nullable=False),
         pa.field(AIRBYTE_COLUMNS[2], pa.string(), nullable=False),
+        pa.field(AIRBYTE_COLUMNS[3], pa.string(), nullable=True),  # JSON: {"sync_id": …, "changes": […]}
+        pa.field(AIRBYTE_COLUMNS[4], pa.int64(), nullable=True),
     ]
 )
+
 
 @dataclass(frozen=True)
 class Column:
@@ -50,11 +55,12 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
     """The typed columns the staged files will have: the table's, plus new ones if allowed."""
     if existing is None:
         return list(proposed)
-    by_lower = {c.name.lower(): c for c in proposed}
+    names = column_names([c.key for c in proposed], [f.name for f in existing])  # read back, not re-derived
+    by_lower = {name.lower(): replace(c, name=name) for c, name in zip(proposed, names)}
     columns = []
     seen = set()
     for field in existing:
-        if field.name in AIRBYTE_COLUMNS:
+        if field.name.lower() in RESERVED:
             continue
         match = by_lower.get(field.name.lower())
         seen.add(field.name.lower())
@@ -62,9 +68,18 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
                                  f"Column {field.name!r} of table {table}")
         columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type)))
     if evolve:
-        columns += [c for c in proposed if c.name.lower() not in seen]
+        columns += [c for c in by_lower.values() if c.name.lower() not in seen]
     return columns
 
 
-def arrow_schema(columns: list[Column]) -> pa.Schema:
-    return pa.schema(list(AIRBYTE_SCHEMA) + [pa.field(c.name, c.type, nullable=True) for c in columns])
+def file_schema(columns: Sequence[Column], existing: pa.Schema | None = None) -> pa.Schema:
+    """The staged files' schema: the table's columns in the table's order, then what it lacks (the connector's
+    columns first, then new typed ones). Statements that load by position (INSERT … SELECT *) then line up."""
+    ours = {f.name: f for f in AIRBYTE_SCHEMA}
+    typed = {c.name: pa.field(c.name, c.type, nullable=True) for c in columns}
+    fields = []
+    for field in existing or ():
+        found = ours.pop(field.name.lower(), None) or typed.pop(field.name, None)
+        if found is not None:
+            fields.append(found)
+    return pa.schema(fields + list(ours.values()) + list(typed.values()))
