@@ -30,7 +30,13 @@ class SyncMode(str, Enum):
         return self in (SyncMode.OVERWRITE, SyncMode.OVERWRITE_DEDUP)
 
 
-SUPPORTED_MODES = (SyncMode.OVERWRITE, SyncMode.APPEND)
+    @property
+    def dedup(self) -> bool:
+        """The table holds one row per primary key."""
+        return self in (SyncMode.APPEND_DEDUP, SyncMode.OVERWRITE_DEDUP)
+
+
+SUPPORTED_MODES = (SyncMode.OVERWRITE, SyncMode.APPEND, SyncMode.APPEND_DEDUP, SyncMode.OVERWRITE_DEDUP)
 Path = tuple[str, ...]  # a property path: ("id",), or ("address", "zip") for a nested key
 
 
@@ -118,9 +124,13 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         avro = stream_avro_schema(key.name, stream.get("json_schema") or {})
         columns = tuple(stream_columns(avro))
         cursor = configured.get("cursor_field")
+        primary_key = _paths(configured.get("primary_key"), "primary_key", key)
+        if SyncMode(mode).dedup and not primary_key:
+            raise ConfigError(f"Stream '{key}': destination_sync_mode '{mode}' needs a primary_key (the configured "
+                              "stream has none); set one, or use append or overwrite.")
         plans[key] = StreamPlan(
             key, table, SyncMode(mode), orjson.dumps(avro).decode(), shared.setdefault(columns, columns),
-            primary_key=_paths(configured.get("primary_key"), "primary_key", key),
+            primary_key=primary_key,
             cursor_field=_paths([cursor], "cursor_field", key)[0] if cursor else (),
             generation_id=_whole(configured.get("generation_id"), "generation_id", key),
             minimum_generation_id=_whole(configured.get("minimum_generation_id"), "minimum_generation_id", key),

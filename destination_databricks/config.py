@@ -73,6 +73,7 @@ class Config:
     enable_schema_evolution: bool
     purge_staging_data: bool
     max_concurrent_statements: int = 8  # statements a sync runs on the warehouse at once
+    cdc_hard_delete: bool = True  # cdc_deletion_mode: a deduplicated stream's CDC delete removes the row ("hard")
 
 
 def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
@@ -194,4 +195,13 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         enable_schema_evolution=_boolean(raw, "enable_schema_evolution", False),
         purge_staging_data=_boolean(raw, "purge_staging_data", True),
         max_concurrent_statements=_whole(raw, "max_concurrent_statements", 8, 1, 64),
+        cdc_hard_delete=_choice(raw, "cdc_deletion_mode", ("hard", "soft")) == "hard",
     )
+
+
+def _choice(raw: Mapping[str, Any], field: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``; the first when the field is absent."""
+    value = _string(raw, field, required=False, default=choices[0])
+    if value not in choices:
+        raise ConfigError(f"Config field '{field}' must be one of {', '.join(choices)}, got {value!r}.")
+    return value

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, Schema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
@@ -80,3 +81,46 @@ def delete_generations_below(uri: str, minimum: int, *, storage_options: dict | 
 
 
 GENERATION = "_airbyte_generation_id"
+
+
+def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: bool, *,
+                 storage_options: dict | None = None, description: str | None = None) -> None:
+    """A deduplicated stream's load in one commit: the newest row per key of ``files`` (Parquet, ``schema``)
+    merged into the table by ``DeltaTable.merge`` (merge.py's rules), or, with ``replace`` or no table yet,
+    written as the table's whole content without hard-deleted keys. Files are read one at a time."""
+    import pyarrow.parquet as pq
+    from deltalake import write_deltalake
+
+    from .loading.merge import EMITTED, ARRIVAL, is_deleted, key_match, latest_rows, older
+
+    wanted = list(dict.fromkeys(merge.keys + ((merge.cursor,) if merge.cursor else ()) + (EMITTED, ARRIVAL)))
+    winners = latest_rows([pq.read_table(f, columns=wanted) for f in files], merge)
+    exists = DeltaTable.is_deltatable(uri, storage_options=storage_options)
+    drop_deleted = (replace or not exists) and merge.deletes
+
+    def batches():
+        for i, path in enumerate(files):
+            if i not in winners:
+                continue
+            rows = pq.read_table(path, schema=schema).take(pa.array(winners[i]))
+            if drop_deleted:
+                rows = rows.filter(pc.is_null(rows.column(merge.deleted)))
+            yield from rows.to_batches()
+
+    source = pa.RecordBatchReader.from_batches(schema, batches())
+    if replace or not exists:
+        write_deltalake(uri, source, mode="overwrite" if exists else "error", schema_mode="overwrite" if exists else None,
+                        storage_options=storage_options, description=description)
+        return
+    table = DeltaTable(uri, storage_options=storage_options)
+    grows = bool({f.name for f in schema} - {f.name for f in table.schema().fields})
+    if grows:  # first, so the key condition can name a key column the table gains now
+        table.alter.add_columns([f for f in Schema.from_arrow(schema).fields
+                                 if f.name not in {g.name for g in table.schema().fields}])
+    merger = table.merge(source, key_match(merge), source_alias="s", target_alias="t")
+    old = older(merge)
+    if merge.deletes:
+        merger = merger.when_matched_delete(predicate=f"{is_deleted(merge)} AND NOT {old}")
+    merger = merger.when_matched_update_all(predicate=f"NOT {old}")
+    merger = merger.when_not_matched_insert_all(predicate=f"NOT {is_deleted(merge)}" if merge.deletes else None)
+    merger.execute()

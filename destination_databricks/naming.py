@@ -17,7 +17,8 @@ from anyascii import anyascii
 MAX_IDENTIFIER_LENGTH = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 AIRBYTE_COLUMNS = ("_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data", "_airbyte_meta", "_airbyte_generation_id")
-RESERVED = frozenset(c.lower() for c in AIRBYTE_COLUMNS)
+# Names no property column may take: the connector's columns (and `_airbyte_key`, a deduplicated stream's key).
+RESERVED = frozenset(c.lower() for c in AIRBYTE_COLUMNS + ("_airbyte_key",))
 
 
 def _digest(name: str) -> str:

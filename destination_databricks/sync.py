@@ -9,17 +9,20 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import orjson
+import pyarrow as pa
 
 from .bounded import BoundedExecutor
 from .catalog import StreamPlan, SyncMode
 from .checkpoint import Checkpoints
-from .errors import InputError, SystemFailure
+from .errors import ConfigError, InputError, SystemFailure
 from .loading.base import Loader
 from .messages import IDLE, LONG_NUMBER, NUMBER_CHARS, exact_data_text, parse_line
 from .naming import StreamKey, TableName
-from .records.batch import BatchBuilder
+from .loading.merge import CDC_DELETED, KEY_COLUMN, Merge
+from .records.batch import BatchBuilder, KeyMisfit, PrimaryKey
+from .records.buffer import MissingKey
 from .records.buffer import BufferPool
-from .records.columns import file_schema, table_columns
+from .records.columns import Column, file_schema, table_columns
 from .staging.base import StagedFile, Stager
 
 logger = logging.getLogger("airbyte")
@@ -62,6 +65,7 @@ class _Stream:
     committed: int = 0  # records in the table
     files: list[StagedFile] = field(default_factory=list)  # appended by the writer thread
     writing: Future | None = None  # the stream's last write; earlier ones finished before it
+    merge: Merge | None = None  # a deduplicated stream's key, cursor and deletes (made with the builder)
 
 
 class _Writer:
@@ -117,12 +121,14 @@ class Sync:
         evolve: bool,
         tuning: Tuning,
         after_commit: Sequence[AfterCommit] = (),
+        cdc_hard_delete: bool = True,
     ):
         self.streams = {key: _Stream(plan) for key, plan in plans.items()}
         self.stager = stager
         self.loader = loader
         self.emit = emit
         self.evolve = evolve
+        self.cdc_hard_delete = cdc_hard_delete
         self.tuning = tuning
         self.after_commit = tuple(after_commit)
         self.pool = BufferPool(tuning.buffer_bytes, tuning.batch_bytes, tuning.batch_rows,
@@ -192,12 +198,17 @@ class Sync:
                 key = stream.plan.key
                 received[key] = stream.received
                 self.uncommitted_bytes += size
-                if stream.plan.mode is SyncMode.APPEND:
+                if not stream.plan.mode.replaces:
                     self.dirty.add(key)
                 meta = record.get("meta")
                 changes = meta.get("changes") if meta.__class__ is dict else None
-                if pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None,
-                            changes if changes.__class__ is list else None):
+                try:
+                    full = pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None,
+                                    changes if changes.__class__ is list else None)
+                except MissingKey as missing:
+                    raise ConfigError(f"Input line {number}: a record of stream '{key}' has no value for its primary key "
+                                     f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
+                if full:
                     if pool.full(pool.buffers[key]):
                         self._flush(stream)
                     if pool.over_budget():
@@ -228,11 +239,14 @@ class Sync:
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
             columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve, stream.plan.table))
+            primary_key = None
+            if stream.plan.mode.dedup:
+                columns, primary_key, stream.merge = dedup_columns(stream.plan, columns, self.cdc_hard_delete)
             schema = file_schema(columns, existing)
-            shape = (columns, tuple(schema.names))
+            shape = (columns, tuple(schema.names), primary_key)
             builder = self.builders.get(shape)  # streams alike share one (stateless) builder
             if builder is None:
-                builder = self.builders[shape] = BatchBuilder(list(columns), schema)
+                builder = self.builders[shape] = BatchBuilder(list(columns), schema, primary_key)
             stream.builder = builder
         return stream.builder
 
@@ -241,7 +255,12 @@ class Sync:
         if stream.plan.key not in self.pool.buffers:
             return
         buffer = self.pool.take(stream.plan.key)
-        batch = self._builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id)
+        try:
+            batch = self._builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id)
+        except KeyMisfit as misfit:
+            raise ConfigError(f"Stream '{stream.plan.key}': a record's primary key '{misfit.column}' does not fit its "
+                             f"column ({misfit.column_type}), so it cannot be deduplicated; the value is in "
+                             "_airbyte_data.") from None
         self.writer.submit(stream, batch)
         stream.staged = stream.received
 
@@ -258,7 +277,7 @@ class Sync:
         def seal_and_load(stream: _Stream) -> _Stream:
             files = self.writer.written(stream)
             staged = self.stager.seal(stream.plan.table, files, self._builder(stream).schema)
-            self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}")
+            self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}", stream.merge)
             if stream.plan.key in truncate:
                 self.loader.drop_generations_below(stream.plan.table, stream.plan.minimum_generation_id)
             return stream
@@ -355,3 +374,21 @@ def _emitted_at(value: object) -> int:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and FIRST_MS <= value <= LAST_MS:
         return int(value)
     return int(time.time() * 1000)
+
+
+def dedup_columns(plan: StreamPlan, columns: tuple[Column, ...], hard_delete: bool
+                  ) -> tuple[tuple[Column, ...], PrimaryKey, Merge]:
+    """A deduplicated stream's columns (with `_airbyte_key` when a key part has no column of its own), its
+    primary key as the batches check it, and how its rows merge into the table."""
+    by_property = {c.key: c for c in columns if c.key is not None}
+    own = [path[0] for path in plan.primary_key if len(path) == 1 and path[0] in by_property]
+    nested = tuple(path for path in plan.primary_key if not (len(path) == 1 and path[0] in by_property))
+    key_columns = tuple(by_property[name].name for name in own)
+    if nested:
+        key_column = Column(KEY_COLUMN, None, "key", pa.string())
+        columns = tuple(c for c in columns if c.name.lower() != KEY_COLUMN) + (key_column,)
+    cursor = by_property.get(plan.cursor_field[0]) if len(plan.cursor_field) == 1 else None
+    deleted = by_property.get(CDC_DELETED)
+    merge = Merge(key_columns + ((KEY_COLUMN,) if nested else ()), cursor.name if cursor else None,
+                  deleted.name if deleted else None, hard_delete)
+    return columns, PrimaryKey(plan.primary_key, key_columns, nested), merge

@@ -28,7 +28,7 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
     sync_id = str(uuid.uuid4())
     with connect(config, sync_id=sync_id) as (stager, loader):
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution,
-                    tuning=Tuning.from_env())
+                    tuning=Tuning.from_env(), cdc_hard_delete=config.cdc_hard_delete)
         started = time.monotonic()
         sync.run(timed_lines(stdin))
         logger.info("Sync %s wrote %d records of %d streams in %.1f s.", sync_id, sync.records, len(plans),

@@ -35,6 +35,14 @@ def _actions(log: str):
                             yield kind, body
 
 
+def _plain(arrow_type: pa.DataType) -> pa.DataType:
+    if arrow_type == pa.string_view():
+        return pa.string()
+    if arrow_type == pa.binary_view():
+        return pa.binary()
+    return arrow_type
+
+
 def read_delta(location: str) -> tuple[pa.Table, dict]:
     """All current rows of the table, and its metaData action (schemaString etc.)."""
     files: dict[str, dict] = {}
@@ -51,6 +59,8 @@ def read_delta(location: str) -> tuple[pa.Table, dict]:
     tables = []
     for path in sorted(files):
         table = pq.read_table(os.path.join(location, urllib.parse.unquote(path)))
+        # delta-rs' merge stores Arrow view types in its files' Arrow schema; Parquet itself says "string".
+        table = table.cast(pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema]))
         # Delta reads columns by name; a file missing a column reads it as null.
         by_name = dict(zip(table.column_names, table.columns))
         columns = [by_name[n] if n in by_name else pa.nulls(table.num_rows) for n in names]

@@ -33,3 +33,13 @@ def test_warehouse_script_runs_and_counts_statements(capsys):
     assert [(r[0], r[1], r[2]) for r in rows] == [("s3", "2", "first"), ("s3", "2", "second")]
     assert all(int(r[4]) >= 2 for r in rows)  # at least one load per stream reached the warehouse
     assert "per stream" in capsys.readouterr().out
+
+
+def test_dedup_script_runs_and_keeps_one_row_per_key(capsys):
+    from bench import dedup
+
+    rows = dedup.main(["--records", "400", "--keys", "50", "--updates", "30"])
+    assert [r[0] for r in rows] == ["append", "append_dedup", "second sync"]
+    assert rows[0][6] == "400" and int(rows[1][6]) <= 50  # one row per key left (deleted keys gone)
+    assert rows[2][6] == "400"  # updates of existing keys add no row
+    assert "records/s" in capsys.readouterr().out

@@ -410,3 +410,118 @@ def test_a_table_written_before_meta_and_generations_gains_them(destination, tmp
                    [record("users", {"id": 3})])
     assert refresh.returncode == 0, refresh.stdout
     assert ids(destination.rows("default", "users")) == [3]
+
+
+# --- deduplicated streams -------------------------------------------------------------------------------
+EVENTS = {"id": {"type": "integer"}, "updated": {"type": "integer"}, "v": {"type": ["null", "string"]},
+          "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}}
+SMALL_LOADS = {"DESTINATION_DATABRICKS_BATCH_ROWS": "2", "DESTINATION_DATABRICKS_COMMIT_SECONDS": "0"}
+
+
+def dedup(name="events", properties=EVENTS, mode="append_dedup", key=(("id",),), cursor=("updated",), **more):
+    return stream(name, properties, mode=mode, primary_key=[list(p) for p in key],
+                  cursor_field=list(cursor) if cursor else None, **more)
+
+
+def by_key(rows, key="id"):
+    return {r[key]: (r["updated"], r["v"]) for r in rows}
+
+
+def test_append_dedup_keeps_the_newest_row_per_key(destination, tmp_path):
+    cat = catalog(dedup())
+    first = sync(destination, tmp_path, cat, [
+        record("events", {"id": 1, "updated": 1, "v": "a"}), record("events", {"id": 2, "updated": 1, "v": "b"}),
+        record("events", {"id": 1, "updated": 2, "v": "a2"}),  # a newer row of 1 in the same batch
+        record("events", {"id": 3, "updated": 5, "v": "c"}), record("events", {"id": 3, "updated": 4, "v": "late"}),
+        stream_state("events", 1)], env=SMALL_LOADS)
+    assert first.returncode == 0, first.stdout
+    assert by_key(destination.rows("default", "events")) == {1: (2, "a2"), 2: (1, "b"), 3: (5, "c")}
+    second = sync(destination, tmp_path, cat, [
+        record("events", {"id": 2, "updated": 3, "v": "b3"}),  # newer: replaces
+        record("events", {"id": 3, "updated": 1, "v": "older"}),  # older than the table's row: ignored
+        record("events", {"id": 1, "updated": 2, "v": "same cursor, arrived later"}),  # a tie: the later arrival
+        record("events", {"id": 4, "updated": None, "v": "d"}), record("events", {"id": 4, "updated": None, "v": "d2"}),
+        stream_state("events", 2)], env=SMALL_LOADS)
+    assert second.returncode == 0, second.stdout
+    rows = destination.rows("default", "events")
+    assert len(rows) == 4
+    assert by_key(rows) == {1: (2, "same cursor, arrived later"), 2: (3, "b3"), 3: (5, "c"), 4: (None, "d2")}
+    assert [s["stream"]["stream_state"] for s in second.states][-1] == {"cursor": 2}
+
+
+def test_cdc_deletes_hard_and_soft(destination, tmp_path):
+    cat = catalog(dedup())
+    deleted = "2024-05-01T00:00:00Z"
+    sync(destination, tmp_path, cat, [record("events", {"id": i, "updated": 1, "v": f"v{i}"}) for i in range(1, 5)])
+    result = sync(destination, tmp_path, cat, [
+        record("events", {"id": 1, "updated": 2, "_ab_cdc_deleted_at": deleted}),  # deletes 1
+        record("events", {"id": 2, "updated": 2, "_ab_cdc_deleted_at": deleted}),  # deleted, then re-inserted
+        record("events", {"id": 2, "updated": 3, "v": "back"}),
+        record("events", {"id": 3, "updated": 0, "_ab_cdc_deleted_at": deleted}),  # older than the row: ignored
+        record("events", {"id": 9, "updated": 2, "_ab_cdc_deleted_at": deleted}),  # a key never seen: nothing
+    ], env=SMALL_LOADS)
+    assert result.returncode == 0, result.stdout
+    assert by_key(destination.rows("default", "events")) == {2: (3, "back"), 3: (1, "v3"), 4: (1, "v4")}
+    soft = sync(destination, tmp_path, cat, [record("events", {"id": 4, "updated": 5, "_ab_cdc_deleted_at": deleted}),
+                                             record("events", {"id": 8, "updated": 5, "_ab_cdc_deleted_at": deleted})],
+                cdc_deletion_mode="soft")
+    assert soft.returncode == 0, soft.stdout
+    rows = {r["id"]: r for r in destination.rows("default", "events")}
+    assert sorted(rows) == [2, 3, 4, 8] and rows[4]["_ab_cdc_deleted_at"] is not None and rows[4]["v"] is None
+
+
+def test_composite_and_nested_primary_keys(destination, tmp_path):
+    props = {"org": {"type": "string"}, "user": {"type": "object", "properties": {"id": {"type": "integer"}}},
+             "updated": {"type": "integer"}, "v": {"type": "string"}}
+    cat = catalog(dedup("members", props, key=(("org",), ("user", "id"))))
+    messages = [record("members", {"org": o, "user": {"id": u, "name": "x"}, "updated": t, "v": f"{o}{u}@{t}"})
+                for t in (1, 2) for o in ("a", "b") for u in (1, 2)]
+    messages.append(record("members", {"org": "a", "user": {"id": "1"}, "updated": 9, "v": "string 1 is another key"}))
+    result = sync(destination, tmp_path, cat, messages, env=SMALL_LOADS)
+    assert result.returncode == 0, result.stdout
+    rows = destination.rows("default", "members")
+    assert sorted(r["v"] for r in rows) == ["a1@2", "a2@2", "b1@2", "b2@2", "string 1 is another key"]
+    assert {r["_airbyte_key"] for r in rows} >= {"[1]", "[2]", '["1"]'}
+
+
+def test_a_dedup_record_without_its_key_is_a_clear_error(destination, tmp_path):
+    cat = catalog(dedup())
+    result = sync(destination, tmp_path, cat, [record("events", {"id": 1, "updated": 1}), stream_state("events", 1),
+                                               record("events", {"updated": 2, "v": "no id"})])
+    assert result.returncode == 1
+    (error,) = result.errors
+    assert error["failure_type"] == "config_error"
+    assert "Input line 3" in error["message"] and "'events'" in error["message"] and "'id'" in error["message"]
+    committed = destination.rows("default", "events") if destination.table_exists("default", "events") else []
+    assert all(r["id"] == 1 for r in committed)  # nothing past the last STATE, never the keyless record
+    assert not committed or [s["stream"]["stream_state"] for s in result.states] == [{"cursor": 1}]
+    no_key = sync(destination, tmp_path, catalog(stream("events", EVENTS, mode="append_dedup")), [])
+    assert no_key.returncode == 1 and "needs a primary_key" in no_key.errors[0]["message"]
+    assert no_key.errors[0]["failure_type"] == "config_error"
+
+
+def test_dedup_with_schema_evolution(destination, tmp_path):
+    sync(destination, tmp_path, catalog(dedup()), [record("events", {"id": 1, "updated": 1, "v": "a"})])
+    wider = catalog(dedup(properties={**EVENTS, "extra": {"type": "string"}}))
+    result = sync(destination, tmp_path, wider, [record("events", {"id": 1, "updated": 2, "v": "a2", "extra": "x"}),
+                                                 record("events", {"id": 2, "updated": 1, "v": "b", "extra": "y"})],
+                  enable_schema_evolution=True)
+    assert result.returncode == 0, result.stdout
+    rows = {r["id"]: r for r in destination.rows("default", "events")}
+    assert (rows[1]["v"], rows[1]["extra"], rows[2]["extra"]) == ("a2", "x", "y") and len(rows) == 2
+
+
+def test_overwrite_dedup_replaces_with_the_newest_row_per_key_once_complete(destination, tmp_path):
+    cat = catalog(dedup(mode="overwrite_dedup"))
+    first = sync(destination, tmp_path, cat, [record("events", {"id": i, "updated": 1, "v": "old"}) for i in range(3)])
+    assert first.returncode == 0, first.stdout
+    cut = sync(destination, tmp_path, cat, [stream_status("events", "STARTED"), record("events", {"id": 7, "updated": 1})])
+    assert cut.returncode == 1 and sorted(by_key(destination.rows("default", "events"))) == [0, 1, 2]
+    deleted = "2024-05-01T00:00:00Z"
+    result = sync(destination, tmp_path, cat, [
+        stream_status("events", "STARTED"),
+        record("events", {"id": 5, "updated": 1, "v": "x"}), record("events", {"id": 5, "updated": 2, "v": "y"}),
+        record("events", {"id": 6, "updated": 1, "v": "z"}), record("events", {"id": 6, "updated": 2, "_ab_cdc_deleted_at": deleted}),
+        stream_status("events", "COMPLETE")], env=SMALL_LOADS)
+    assert result.returncode == 0, result.stdout
+    assert by_key(destination.rows("default", "events")) == {5: (2, "y")}

@@ -53,14 +53,14 @@ def _destination(kind, warehouse):
             "managed": ManagedDestination}[kind](warehouse)
 
 
-def sync(tmp_path, config, env):
+def sync(tmp_path, config, env, configured=None):
     messages = []
     for i in range(N):
         messages.append(record("users", {"id": i, "name": f"user {i}"}))
         if i % 50 == 49:
             messages.append(stream_state("users", i + 1))
     return run(["write", "--config", write_json(tmp_path / "c.json", config),
-                "--catalog", write_json(tmp_path / "k.json", catalog(stream("users", USERS)))],
+                "--catalog", write_json(tmp_path / "k.json", catalog(configured or stream("users", USERS)))],
                lines(*messages), env={**QUICK_RETRIES, **SMALL_BATCHES, **env}, timeout=600)
 
 
@@ -174,3 +174,16 @@ def test_an_append_that_loses_to_its_own_replay_is_retried_and_adds_nothing(tmp_
     assert result.returncode == 0, result.stdout[-3000:]
     assert "concurrent" in result.stdout.lower()  # the retry is logged
     assert sorted(r["id"] for r in destination.rows("default", "users")) == list(range(N))  # each exactly once
+
+
+@pytest.mark.parametrize("kind", ["s3", "managed"])
+def test_a_merge_whose_answer_is_lost_is_harmless_when_replayed(tmp_path, warehouse, proxies, kind):
+    """A deduplicated stream's MERGE commits, then its answer is lost twice: replayed, it gives the same table."""
+    destination = _destination(kind, warehouse)
+    lost = proxies["warehouse"].add(Fault("reset", "POST", r"^/sql/", rb"MERGE INTO", times=2, after=True))
+    deduped = {**stream("users", USERS, mode="append_dedup"), "primary_key": [["id"]]}
+    result = sync(tmp_path, _via(destination, proxies), {}, deduped)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert lost.fired == 2
+    rows = destination.rows("default", "users")
+    assert sorted(r["id"] for r in rows) == list(range(N))  # one row per key, none lost

@@ -16,11 +16,14 @@ EVERY = 40
 ENV = {"DESTINATION_DATABRICKS_BATCH_ROWS": "30", "DESTINATION_DATABRICKS_COMMIT_BYTES": "4000"}
 
 
+KEYS = 700  # deduplicated: record i updates key i % KEYS (each key about 3 times)
+
+
 def messages_from(cursor: int) -> list[dict]:
     """The source's messages after the STATE with ``cursor`` (all of them for cursor -1)."""
     out = []
     for i in range(cursor + 1, N):
-        out.append(record("events", {"id": i, "payload": "p" * (i % 50)}))
+        out.append(record("events", {"id": i, "key": i % KEYS, "payload": "p" * (i % 50)}))
         if i % EVERY == EVERY - 1:
             out.append(stream_state("events", i))
     return out
@@ -61,7 +64,7 @@ def run_until_killed(config_path, catalog_path, messages, kill_after_states, rng
 def test_killed_syncs_resume_without_losing_acknowledged_records(destination, tmp_path):
     rng = random.Random(7)
     config_path = write_json(tmp_path / "config.json", destination.config())
-    catalog_path = write_json(tmp_path / "catalog.json", catalog(stream("events", {"id": {"type": "integer"}, "payload": {"type": "string"}})))
+    catalog_path = write_json(tmp_path / "catalog.json", catalog(stream("events", PROPERTIES)))
     cursor = -1
     kills = 0
     for attempt in range(5):
@@ -88,3 +91,34 @@ def test_killed_syncs_resume_without_losing_acknowledged_records(destination, tm
     assert states[-1] == N - 1
     assert {r["id"] for r in destination.rows("default", "events")} == set(range(N))
     assert destination.staging_leftovers() == []  # the killed runs' staging is cleaned by the next run
+
+
+PROPERTIES = {"id": {"type": "integer"}, "key": {"type": "integer"}, "payload": {"type": "string"}}
+
+
+def test_killed_deduplicated_syncs_resume_without_losing_or_doubling_a_key(destination, tmp_path):
+    rng = random.Random(11)
+    config_path = write_json(tmp_path / "config.json", destination.config())
+    configured = {**stream("events", PROPERTIES, mode="append_dedup"), "primary_key": [["key"]], "cursor_field": ["id"]}
+    catalog_path = write_json(tmp_path / "catalog.json", catalog(configured))
+    cursor, kills = -1, 0
+    for attempt in range(5):
+        cursors, code = run_until_killed(config_path, catalog_path, messages_from(cursor), rng.randint(1, 6), rng)
+        kills += code == -signal.SIGKILL
+        cursor = cursors[-1] if cursors else cursor
+        rows = destination.rows("default", "events") if destination.table_exists("default", "events") else []
+        keys = [r["key"] for r in rows]
+        assert len(keys) == len(set(keys)), f"attempt {attempt}: a key has two rows"
+        latest = {r["key"]: r["id"] for r in rows}
+        for i in range(cursor + 1):  # every acknowledged record's key holds it or a newer record
+            assert latest.get(i % KEYS, -1) >= i, f"attempt {attempt}: record {i} (key {i % KEYS}) lost"
+        if cursor >= N - 1:
+            break
+    assert kills >= 3, "the test must really kill the connector mid-sync"
+    proc = subprocess.run([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path],
+                          input=lines(*messages_from(cursor)), capture_output=True,
+                          env={**os.environ, **ENV, "DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
+    rows = destination.rows("default", "events")
+    assert sorted((r["key"], r["id"]) for r in rows) == sorted((k, max(i for i in range(N) if i % KEYS == k))
+                                                                for k in range(KEYS))

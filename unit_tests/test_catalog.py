@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from destination_databricks.catalog import read_catalog
+from destination_databricks.catalog import plan_streams, read_catalog
 from destination_databricks.errors import ConfigError
 
 SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "x": {"type": "number", "maximum": 1.5}}}
@@ -73,8 +73,17 @@ def test_plans_keep_mode_key_cursor_and_generations_from_the_catalog(tmp_path):
     ("cursor_field", [1], "cursor_field must be a list of property paths"),
     ("generation_id", -1, "generation_id must be a whole number"),
     ("minimum_generation_id", "1", "minimum_generation_id must be a whole number"),
-    ("destination_sync_mode", "append_dedup", "destination_sync_mode 'append_dedup' is not supported"),
+    ("destination_sync_mode", "upsert", "destination_sync_mode 'upsert' is not supported"),
 ])
 def test_malformed_stream_settings_are_config_errors_naming_stream_and_field(tmp_path, field, value, words):
     with pytest.raises(ConfigError, match=f"Stream 'a': {words}"):
         read_catalog(write(tmp_path, {"streams": [{**configured("a"), field: value}]}), "default")
+
+
+@pytest.mark.parametrize("mode", ["append_dedup", "overwrite_dedup"])
+def test_a_deduplicated_stream_needs_a_primary_key(mode):
+    stream = {"stream": {"name": "a", "json_schema": {}}, "destination_sync_mode": mode}
+    with pytest.raises(ConfigError, match=f"Stream 'a': destination_sync_mode '{mode}' needs a primary_key"):
+        plan_streams([stream], "default")
+    (plan,) = plan_streams([{**stream, "primary_key": [["id"]]}], "default").values()
+    assert plan.mode.dedup and plan.primary_key == (("id",),)

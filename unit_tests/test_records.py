@@ -188,3 +188,27 @@ def test_eviction_brings_the_pool_down_to_half_its_budget_largest_first():
     for key, size in [("a", 10), ("b", 40), ("c", 30), ("d", 25)]:
         pool.add(key, {}, 1, size)
     assert pool.over_budget() and pool.to_evict() == ["b", "c"]
+
+
+def test_record_ids_sort_in_the_order_they_were_made():
+    import uuid
+
+    from destination_databricks.records.batch import new_ids
+
+    ids = new_ids(50_000).to_pylist() + new_ids(3).to_pylist() + new_ids(1).to_pylist()  # one ms, or several
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids[:100])
+
+
+def test_latest_rows_per_key_follow_cursor_then_emitted_at_then_arrival():
+    from destination_databricks.loading.merge import Merge, latest_rows
+
+    merge = Merge(keys=("id",), cursor="c", deleted=None)
+    t = lambda ids, cs, es, arr: pa.table({"id": ids, "c": pa.array(cs, pa.int64()), "_airbyte_emitted_at": es,  # noqa: E731
+                                           "_airbyte_ab_id": arr})
+    first = t([1, 1, 2, 3], [5, 4, None, 1], [1, 9, 1, 1], ["a", "b", "c", "d"])
+    second = t([1, 2, 3, 3], [5, 1, 1, 1], [1, 1, 2, 2], ["e", "f", "g", "h"])
+    winners = latest_rows([first, second], merge)
+    # id 1: cursor 5 twice, emitted_at tie → the later arrival ("e"); id 2: a null cursor is oldest → "f";
+    # id 3: emitted_at 2 beats 1, then arrival "h" beats "g".
+    assert {f: list(rows) for f, rows in winners.items()} == {1: [0, 1, 3]}

@@ -14,3 +14,26 @@ def test_the_temporary_csv_table_is_created_only_if_missing_and_named_per_load()
     assert first == again and first != second and first.table.startswith("_airbyte_tmp_0b7c1d2eaaaa_")
     statement = sql.create_csv_table("hive_metastore", first, pa.schema([("id", pa.int64())]), "abfss://x", {"header": "true"})
     assert statement.startswith(f"CREATE TABLE IF NOT EXISTS `hive_metastore`.`default`.`{first.table}` (`id` BIGINT) USING CSV")
+
+
+def test_a_deduplicated_table_is_clustered_by_its_key_with_deletion_vectors():
+    """The local engine has no liquid clustering (its warehouse leaves CLUSTER BY out): checked as text."""
+    statement = sql.create_table("main", TableName("s", "t"), pa.schema([("id", pa.int64()), ("o`rg", pa.string())]),
+                                 None, "c", cluster_by=("id", "o`rg"))
+    assert statement == ("CREATE TABLE IF NOT EXISTS `main`.`s`.`t` (`id` BIGINT, `o``rg` STRING) USING DELTA "
+                         "CLUSTER BY (`id`, `o``rg`) TBLPROPERTIES ('delta.enableDeletionVectors' = 'true') COMMENT 'c'")
+    assert "CLUSTER BY" not in sql.create_table("main", TableName("s", "t"), pa.schema([("id", pa.int64())]), None, "c")
+
+
+def test_the_merge_of_a_deduplicated_stream():
+    from destination_databricks.loading.merge import Merge
+
+    merge = Merge(keys=("id",), cursor="updated", deleted="_ab_cdc_deleted_at")
+    text = sql.merge_latest("main", TableName("s", "t"), "delta.`s3://b/load_0`", ["_airbyte_ab_id", "id"], merge)
+    assert text.startswith("MERGE INTO `main`.`s`.`t` AS t USING (SELECT `_airbyte_ab_id`, `id` FROM (SELECT *, "
+                           "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `updated` DESC NULLS LAST, "
+                           "`_airbyte_emitted_at` DESC, `_airbyte_ab_id` DESC) AS `_airbyte_rank` FROM delta.`s3://b/load_0`)")
+    assert " ON t.`id` = s.`id` WHEN MATCHED AND s.`_ab_cdc_deleted_at` IS NOT NULL AND NOT (" in text
+    assert text.endswith("THEN UPDATE SET * WHEN NOT MATCHED AND NOT s.`_ab_cdc_deleted_at` IS NOT NULL THEN INSERT *")
+    soft = sql.merge_latest("main", TableName("s", "t"), "x", ["id"], Merge(("id",), None, "_ab_cdc_deleted_at", False))
+    assert "DELETE" not in soft and soft.endswith("WHEN NOT MATCHED THEN INSERT *")

@@ -8,6 +8,7 @@ import pyarrow as pa
 from ..catalog import SyncMode
 from ..naming import TableName
 from ..staging.base import StagedTable
+from .merge import Merge
 
 
 class Loader(Protocol):
@@ -18,8 +19,9 @@ class Loader(Protocol):
     def prefetch(self, tables: Iterable[TableName]) -> None:
         """Read these tables' schemas ahead, as few and as overlapped statements as the engine allows."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
-        """Commit the staged rows into the table: append adds them, overwrite replaces its rows."""
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+        """Commit the staged rows into the table: append adds them, overwrite replaces its rows; a deduplicated
+        stream (``merge``) merges the newest row per key in, or replaces the rows by them (overwrite_dedup)."""
 
     def drop_generations_below(self, table: TableName, minimum: int) -> None:
         """Delete the table's rows of a generation below ``minimum`` (and rows of no generation: written before)."""

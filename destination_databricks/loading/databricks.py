@@ -20,6 +20,7 @@ from ..records.columns import AIRBYTE_SCHEMA
 from ..records.types import canonical_schema
 from ..staging.base import StagedTable
 from . import sql
+from .merge import Merge
 from .sql_client import SchemaNotFound, SqlClient, TableNotFound
 
 
@@ -112,40 +113,47 @@ class DatabricksLoader:
                 self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
                 self._created_schemas.add(schema)
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
         if existing is None:
             self.ensure_schema(table.schema)
-            self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment), f"create table {table}")
+            self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
+                                                 cluster_by=merge.keys if merge else ()), f"create table {table}")
             existing = staged.schema
         grows = any(name not in existing.names for name in staged.schema.names)
         if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
-            self._load_from(f"{sql.table_ref(self.catalog, table)} WHERE FALSE", staged, mode, grows=False)
+            self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", staged, mode,
+                            grows=False, merge=merge, columns=existing.names)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
         if staged.format == "csv":
-            self._load_csv(staged, mode, grows)
+            self._load_csv(staged, mode, grows, merge)
         elif staged.format == "parquet":
-            self._load_from(sql.parquet_path(staged.location), staged, mode, grows)
+            self._load_from(sql.parquet_path(staged.location), staged, mode, grows, merge)
         else:
-            self._load_from(sql.delta_path(staged.location), staged, mode, grows)
+            self._load_from(sql.delta_path(staged.location), staged, mode, grows, merge)
         self._known[table] = canonical_schema(staged.schema)
 
-    def _load_csv(self, staged: StagedTable, mode: SyncMode, grows: bool) -> None:
+    def _load_csv(self, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge | None) -> None:
         """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
         table = staged.table
         tmp = temporary_table(table, self.sync_id, staged.location)
         self.client.execute(sql.create_csv_table(self.catalog, tmp, staged.schema, staged.location, self.csv_options),
                             f"read the staged CSV of {table}")
         try:
-            self._load_from(sql.table_ref(self.catalog, tmp), staged, mode, grows)
+            self._load_from(sql.table_ref(self.catalog, tmp), staged, mode, grows, merge)
         finally:
             self.client.execute(sql.drop_table(self.catalog, tmp), f"drop the temporary table of {table}")
 
-    def _load_from(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool) -> None:
+    def _load_from(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge | None = None,
+                   columns: list[str] | None = None) -> None:
+        """``columns``: the source's columns, when not the staged files' (an empty source read from the table)."""
         table = staged.table
+        if merge is not None:
+            self._load_latest(source, staged, mode, grows, merge, columns or staged.schema.names)
+            return
         if mode.replaces:
             if grows:
                 self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
@@ -157,6 +165,20 @@ class DatabricksLoader:
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
+
+    def _load_latest(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge,
+                     columns: list[str]) -> None:
+        """A deduplicated stream: the newest row per key, merged in (append_dedup) or replacing all (overwrite_dedup)."""
+        table = staged.table
+        if not mode.replaces and not staged.files:
+            return
+        if grows:  # first, so the MERGE's key condition can name a key column the table gains now
+            self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
+        if mode.replaces:
+            statement = sql.overwrite_latest(self.catalog, table, source, columns, merge)
+        else:
+            statement = sql.merge_latest(self.catalog, table, source, columns, merge)
+        self.client.execute(statement, f"merge {len(staged.files)} staged files into {table}")
 
     @staticmethod
     def _marker(staged: StagedTable) -> str:

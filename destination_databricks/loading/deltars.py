@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from .. import delta_files
 from ..catalog import SyncMode
+from .merge import Merge
 from ..naming import TableName
 from ..staging.base import StagedTable
 
@@ -33,9 +34,14 @@ class DeltaRsLoader:
     def prefetch(self, tables) -> None:
         """Nothing to do: a local table's schema is read when needed, in a millisecond."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
         location = self.location(staged.table)
         os.makedirs(location, exist_ok=True)
+        if merge is not None:  # the staged files are read, deduplicated and merged; the table writes its own files
+            if staged.files or mode.replaces:
+                delta_files.write_latest(location, [f.location for f in staged.files], staged.schema, merge,
+                                         mode.replaces, description=comment)
+            return
         data = []
         for file in staged.files:
             name = f"part-{self.sync_id}-{file.name}"

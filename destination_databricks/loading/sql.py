@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from ..naming import TableName
 from ..records.types import sql_type
+from .merge import Merge, is_deleted, key_match, latest_first, older
 
 
 def quote(identifier: str) -> str:
@@ -43,11 +44,20 @@ def create_schema(catalog: str, schema: str) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(schema)}"
 
 
-def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str) -> str:
-    """An unmanaged table at ``location``, or a managed one when ``location`` is None."""
+def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str,
+                 cluster_by: tuple[str, ...] = ()) -> str:
+    """An unmanaged table at ``location``, or a managed one when ``location`` is None.
+
+    ``cluster_by``: a deduplicated stream's key columns. Such a table is liquid-clustered by its key and has
+    deletion vectors on, so a MERGE or DELETE marks rows instead of rewriting whole files.
+    """
     where = f" LOCATION {literal(location)}" if location else ""
+    layout = ""
+    if cluster_by:
+        layout = (f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})"
+                  " TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
     return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING DELTA"
-            f"{where} COMMENT {literal(comment)}")
+            f"{layout}{where} COMMENT {literal(comment)}")
 
 
 def adopt_table(catalog: str, table: TableName, location: str) -> str:
@@ -130,3 +140,33 @@ def delete_generations_below(catalog: str, table: TableName, minimum: int, has_c
         return f"DELETE FROM {table_ref(catalog, table)}"
     column = quote("_airbyte_generation_id")
     return f"DELETE FROM {table_ref(catalog, table)} WHERE {column} < {int(minimum)} OR {column} IS NULL"
+
+
+def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = False) -> str:
+    """The rows of ``source``, one per key: the newest (merge.py's order); with ``drop_deleted``, none whose
+    newest row is a hard delete."""
+    names = ", ".join(quote(c) for c in columns)
+    keys = ", ".join(quote(k) for k in merge.keys)
+    where = f" AND NOT ({is_deleted(merge, source='ranked')})" if drop_deleted and merge.deletes else ""
+    return (f"SELECT {names} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {latest_first(merge)}) "
+            f"AS `_airbyte_rank` FROM {source}) AS ranked WHERE `_airbyte_rank` = 1{where}")
+
+
+def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
+    """Apply ``source`` to a deduplicated table in one commit: per key its newest row updates the table's row
+    (unless older), inserts a missing key, or deletes the key's row (a CDC delete, hard mode). Run twice, the
+    same table: replaying a MERGE is harmless by construction."""
+    old = older(merge)
+    clauses = []
+    if merge.deletes:
+        clauses.append(f"WHEN MATCHED AND {is_deleted(merge)} AND NOT {old} THEN DELETE")
+    clauses.append(f"WHEN MATCHED AND NOT {old} THEN UPDATE SET *")
+    clauses.append(f"WHEN NOT MATCHED AND NOT {is_deleted(merge)} THEN INSERT *" if merge.deletes
+                   else "WHEN NOT MATCHED THEN INSERT *")
+    return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({_latest(source, columns, merge)}) AS s "
+            f"ON {key_match(merge)} " + " ".join(clauses))
+
+
+def overwrite_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
+    """Replace every row of the table by the newest row per key of ``source`` (hard deletes left out)."""
+    return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {_latest(source, columns, merge, drop_deleted=True)}"

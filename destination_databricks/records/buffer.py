@@ -21,10 +21,31 @@ from ..jsontext import dumps_bytes
 
 @dataclass(frozen=True)
 class Layout:
-    """Which record properties a buffer keeps as values (scalar columns) and which as JSON text."""
+    """Which record properties a buffer keeps as values (scalar columns) and which as JSON text; for a
+    deduplicated stream, which primary key properties must be there (``required``) and which nested key paths
+    are kept as one JSON text per record (``key_paths``: the `_airbyte_key` column)."""
 
     scalar_keys: tuple[str, ...]
     json_keys: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    key_paths: tuple[tuple[str, ...], ...] = ()
+
+
+class MissingKey(ValueError):
+    """A record of a deduplicated stream without a value for a primary key part."""
+
+    def __init__(self, path: tuple[str, ...]):
+        super().__init__(".".join(path))
+        self.path = path
+
+
+def _at(data: dict, path: tuple[str, ...]) -> Any:
+    value: Any = data
+    for name in path:
+        value = value.get(name) if value.__class__ is dict else None
+        if value is None:
+            raise MissingKey(path)
+    return value
 
 _dumps = orjson.dumps
 
@@ -32,7 +53,7 @@ _dumps = orjson.dumps
 class StreamBuffer:
     """One stream's records, column by column, in arrival order."""
 
-    __slots__ = ("layout", "data", "data_ends", "json", "rows", "emitted_at", "size", "changes")
+    __slots__ = ("layout", "data", "data_ends", "json", "rows", "emitted_at", "size", "changes", "key")
 
     def __init__(self, layout: Layout):
         self.layout = layout
@@ -44,6 +65,7 @@ class StreamBuffer:
         self.emitted_at = array("q")  # milliseconds
         self.size = 0  # bytes of input these records arrived in
         self.changes: dict[int, list] = {}  # row → the source's `meta.changes` of that record (rarely any)
+        self.key = (bytearray(), array("i", [0]))  # the nested key parts' JSON text per record, if the layout has any
 
     def __len__(self) -> int:
         return len(self.emitted_at)
@@ -53,7 +75,16 @@ class StreamBuffer:
         """Buffer one record; ``verbatim`` is its JSON text to keep as it came (see messages.parse_line);
         ``changes``: what the source changed in it (the record's `meta.changes`)."""
         get = data.get
-        json_keys = self.layout.json_keys
+        layout = self.layout
+        if layout.required:
+            for name in layout.required:
+                if get(name) is None:
+                    raise MissingKey((name,))
+            if layout.key_paths:
+                texts, ends = self.key
+                texts += dumps_bytes([_at(data, path) for path in layout.key_paths])
+                ends.append(len(texts))
+        json_keys = layout.json_keys
         try:
             text = _dumps(data) if verbatim is None else verbatim
             json = [_dumps(get(key)) for key in json_keys]

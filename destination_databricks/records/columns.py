@@ -17,7 +17,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from ..naming import AIRBYTE_COLUMNS, RESERVED, TableName, column_names
+from ..naming import AIRBYTE_COLUMNS, TableName, column_names
 from . import types
 from .types import TIMESTAMP_TYPE
 # The connector's own columns, first in a table it creates. A table written before `_airbyte_meta` and
@@ -60,7 +60,7 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
     columns = []
     seen = set()
     for field in existing:
-        if field.name.lower() in RESERVED:
+        if field.name.lower() in AIRBYTE_COLUMNS:
             continue
         match = by_lower.get(field.name.lower())
         seen.add(field.name.lower())

@@ -1,0 +1,97 @@
+"""How a deduplicated stream's rows meet its table: which columns are the key, which decide "newer", deletes.
+
+One row per primary key stays: the latest by cursor (a null cursor is oldest), then by `_airbyte_emitted_at`,
+then by arrival (`_airbyte_ab_id`: time-ordered, and increasing within a sync). A row whose cursor is older
+than the table's row of its key does not replace it. With CDC, a row whose `_ab_cdc_deleted_at` is set deletes
+its key's row (hard) or is kept as it is (soft). Both loaders (SQL MERGE and delta-rs' merge) apply exactly
+these rules; they are spelled once here, as SQL over a source `s` and a target `t`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..naming import AIRBYTE_COLUMNS
+
+KEY_COLUMN = "_airbyte_key"  # nested key parts (and parts without a column of their own), as JSON text
+CDC_DELETED = "_ab_cdc_deleted_at"
+EMITTED, ARRIVAL = AIRBYTE_COLUMNS[1], AIRBYTE_COLUMNS[0]
+
+
+@dataclass(frozen=True)
+class Merge:
+    keys: tuple[str, ...]  # the columns that together are the primary key
+    cursor: str | None  # the cursor column, if the stream has one with a column
+    deleted: str | None  # the `_ab_cdc_deleted_at` column, if the stream has one
+    hard_delete: bool = True
+
+    @property
+    def deletes(self) -> bool:
+        return self.deleted is not None and self.hard_delete
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def ordering(merge: Merge) -> list[tuple[str, bool]]:
+    """(column, nulls first) from oldest to newest: the order that decides which row of a key wins."""
+    return ([(merge.cursor, True)] if merge.cursor else []) + [(EMITTED, False), (ARRIVAL, False)]
+
+
+def latest_first(merge: Merge) -> str:
+    """ORDER BY for a window that ranks a key's rows newest first."""
+    parts = [f"{_q(merge.cursor)} DESC NULLS LAST"] if merge.cursor else []
+    return ", ".join(parts + [f"{_q(EMITTED)} DESC", f"{_q(ARRIVAL)} DESC"])
+
+
+def key_match(merge: Merge, source: str = "s", target: str = "t") -> str:
+    return " AND ".join(f"{target}.{_q(k)} = {source}.{_q(k)}" for k in merge.keys)
+
+
+def older(merge: Merge, source: str = "s", target: str = "t") -> str:
+    """True when the source row is older than the table's row of its key (it must not replace it); never null."""
+    e = f"COALESCE({source}.{_q(EMITTED)} < {target}.{_q(EMITTED)}, FALSE)"
+    if not merge.cursor:
+        return e
+    c = _q(merge.cursor)
+    return (f"(COALESCE({source}.{c} < {target}.{c}, FALSE) OR ({source}.{c} IS NULL AND {target}.{c} IS NOT NULL) "
+            f"OR (COALESCE({source}.{c} = {target}.{c}, FALSE) AND {e}) OR ({source}.{c} IS NULL AND {target}.{c} IS NULL AND {e}))")
+
+
+def is_deleted(merge: Merge, source: str = "s") -> str:
+    return f"{source}.{_q(merge.deleted)} IS NOT NULL" if merge.deletes else "FALSE"
+
+
+def latest_rows(key_tables: list, merge: Merge) -> dict:
+    """Which rows win, per file: ``key_tables[i]`` holds file i's key, cursor, emitted_at and id columns.
+
+    The same rule as the SQL window (newest per key), over the whole load at once, with only these few
+    columns in memory; the files themselves are then read one at a time.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = []
+    for i, table in enumerate(key_tables):
+        n = table.num_rows
+        parts.append(table.append_column("_file", pa.array(np.full(n, i, dtype=np.int32)))
+                     .append_column("_row", pa.array(np.arange(n, dtype=np.int64))))
+    if not parts:
+        return {}
+    table = pa.concat_tables(parts)
+    n = table.num_rows
+    if n == 0:
+        return {}
+    order = [(k, "ascending", "at_start") for k in merge.keys] + [(c, "ascending", "at_start") for c, _ in ordering(merge)]
+    ranked = table.take(pc.sort_indices(table, sort_keys=order))  # a null cursor is oldest
+    last = np.zeros(n, dtype=bool)
+    last[-1] = True
+    for k in merge.keys:  # the last row of each run of equal keys is the key's newest
+        column = ranked.column(k)
+        changed = pc.fill_null(pc.not_equal(column.slice(1), column.slice(0, n - 1)), True)
+        last[:-1] |= changed.to_numpy(zero_copy_only=False)
+    won = ranked.filter(pa.array(last))
+    files = won.column("_file").to_numpy()
+    rows = won.column("_row").to_numpy()
+    return {int(f): np.sort(rows[files == f]) for f in np.unique(files)}
