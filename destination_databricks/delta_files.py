@@ -73,25 +73,33 @@ def commit(
 def delete_generations_below(uri: str, minimum: int, *, storage_options: dict | None = None) -> None:
     """Delete rows of a generation below ``minimum`` and rows of no generation, in one commit (a truncate
     refresh). Files whose rows all go are removed whole; delta-rs rewrites a file that keeps some rows."""
+    from .loading.merge import older_generation
+
     table = DeltaTable(uri, storage_options=storage_options)
     if GENERATION not in {f.name for f in table.schema().fields}:
         table.delete()  # every row predates generations
     else:
-        table.delete(f"{GENERATION} < {int(minimum)} OR {GENERATION} IS NULL")
+        table.delete(older_generation(minimum, target=None))
 
 
 GENERATION = "_airbyte_generation_id"
 
 
+# A deduplicated table's files: delta-rs buffers a whole file's rows before writing it, in its merges too, so
+# smaller files bound a merge's memory (bench/dedup.py: a merge into 1 M rows, 1.3 GB → see README).
+MERGED_TABLE = {"delta.targetFileSize": str(8 << 20)}
+
+
 def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: bool, *,
-                 storage_options: dict | None = None, description: str | None = None) -> None:
+                 storage_options: dict | None = None, description: str | None = None,
+                 drop_below: int | None = None) -> None:
     """A deduplicated stream's load in one commit: the newest row per key of ``files`` (Parquet, ``schema``)
     merged into the table by ``DeltaTable.merge`` (merge.py's rules), or, with ``replace`` or no table yet,
     written as the table's whole content without hard-deleted keys. Files are read one at a time."""
     import pyarrow.parquet as pq
     from deltalake import write_deltalake
 
-    from .loading.merge import EMITTED, ARRIVAL, is_deleted, key_match, latest_rows, older
+    from .loading.merge import EMITTED, ARRIVAL, is_deleted, key_match, latest_rows, older, older_generation
 
     wanted = list(dict.fromkeys(merge.keys + ((merge.cursor,) if merge.cursor else ()) + (EMITTED, ARRIVAL)))
     winners = latest_rows([pq.read_table(f, columns=wanted) for f in files], merge)
@@ -110,7 +118,8 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: 
     source = pa.RecordBatchReader.from_batches(schema, batches())
     if replace or not exists:
         write_deltalake(uri, source, mode="overwrite" if exists else "error", schema_mode="overwrite" if exists else None,
-                        storage_options=storage_options, description=description)
+                        storage_options=storage_options, description=description,
+                        configuration=None if exists else MERGED_TABLE)
         return
     table = DeltaTable(uri, storage_options=storage_options)
     grows = bool({f.name for f in schema} - {f.name for f in table.schema().fields})
@@ -123,4 +132,6 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: 
         merger = merger.when_matched_delete(predicate=f"{is_deleted(merge)} AND NOT {old}")
     merger = merger.when_matched_update_all(predicate=f"NOT {old}")
     merger = merger.when_not_matched_insert_all(predicate=f"NOT {is_deleted(merge)}" if merge.deletes else None)
+    if drop_below is not None:  # a truncating refresh's end: older generations go in the same commit
+        merger = merger.when_not_matched_by_source_delete(predicate=older_generation(drop_below))
     merger.execute()

@@ -277,9 +277,8 @@ class Sync:
         def seal_and_load(stream: _Stream) -> _Stream:
             files = self.writer.written(stream)
             staged = self.stager.seal(stream.plan.table, files, self._builder(stream).schema)
-            self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}", stream.merge)
-            if stream.plan.key in truncate:
-                self.loader.drop_generations_below(stream.plan.table, stream.plan.minimum_generation_id)
+            drop_below = stream.plan.minimum_generation_id if stream.plan.key in truncate else None
+            self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}", stream.merge, drop_below)
             return stream
 
         for stream in streams:  # the table schemas are read here, once, on this thread

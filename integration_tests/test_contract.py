@@ -525,3 +525,14 @@ def test_overwrite_dedup_replaces_with_the_newest_row_per_key_once_complete(dest
         stream_status("events", "COMPLETE")], env=SMALL_LOADS)
     assert result.returncode == 0, result.stdout
     assert by_key(destination.rows("default", "events")) == {5: (2, "y")}
+
+
+def test_a_truncate_refresh_of_a_deduplicated_stream(destination, tmp_path):
+    first = sync(destination, tmp_path, catalog(dedup(**generation(1, 0))),
+                 [record("events", {"id": i, "updated": 1, "v": "old"}) for i in range(3)])
+    assert first.returncode == 0, first.stdout
+    refresh = sync(destination, tmp_path, catalog(dedup(**generation(2, 2, sync_id=2))),
+                   [record("events", {"id": 2, "updated": 1, "v": "again"}), record("events", {"id": 5, "updated": 1, "v": "new"})])
+    assert refresh.returncode == 0, refresh.stdout
+    rows = destination.rows("default", "events")
+    assert by_key(rows) == {2: (1, "again"), 5: (1, "new")} and {r["_airbyte_generation_id"] for r in rows} == {2}

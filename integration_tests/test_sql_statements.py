@@ -110,6 +110,11 @@ def test_delete_generations_below(env):
     client.execute(sql.delete_generations_below(CATALOG, table, 2), "delete again")  # a replay changes nothing
     assert ids(client, table) == [3, 4]
     assert sql.delete_generations_below(CATALOG, table, 2, has_column=False) == "DELETE FROM `hive_metastore`.`s5`.`t`"
+    # The last load of a truncating refresh: new rows in, older generations out, one commit; replayed, the same.
+    newest = staged(options, f"{base}/stage/c", [row(5, _airbyte_generation_id=4)], with_generation)
+    for _ in range(2):
+        client.execute(sql.append_dropping_generations(CATALOG, table, newest, "5", 4), "append and drop")
+        assert ids(client, table) == [5]
 
 
 def test_appends_with_a_marker_run_twice_add_once(env):

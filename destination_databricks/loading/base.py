@@ -19,12 +19,12 @@ class Loader(Protocol):
     def prefetch(self, tables: Iterable[TableName]) -> None:
         """Read these tables' schemas ahead, as few and as overlapped statements as the engine allows."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
+             drop_below: int | None = None) -> None:
         """Commit the staged rows into the table: append adds them, overwrite replaces its rows; a deduplicated
-        stream (``merge``) merges the newest row per key in, or replaces the rows by them (overwrite_dedup)."""
-
-    def drop_generations_below(self, table: TableName, minimum: int) -> None:
-        """Delete the table's rows of a generation below ``minimum`` (and rows of no generation: written before)."""
+        stream (``merge``) merges the newest row per key in, or replaces the rows by them (overwrite_dedup).
+        ``drop_below`` (a refresh that truncates, at the stream's end): rows of generations below it, and of
+        none, go too, in the same commit where the engine allows."""
 
     def tables(self) -> dict[TableName, pa.Schema]:
         """The tables this destination has written in the configured catalog and schema(s)."""

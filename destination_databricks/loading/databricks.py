@@ -8,6 +8,7 @@ read through a temporary table created before and dropped after the load.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
@@ -29,6 +30,20 @@ def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
     (IF NOT EXISTS) finds its own table and never one of another load whose DROP failed."""
     load = hashlib.sha256(location.encode()).hexdigest()[:8]
     return TableName(table.schema, f"_airbyte_tmp_{sync_id.replace('-', '')[:12]}_{load}_{table.table}"[:120])
+
+
+GENERATION = "_airbyte_generation_id"
+
+
+@dataclass(frozen=True)
+class _Load:
+    staged: StagedTable
+    mode: SyncMode
+    merge: Merge | None  # a deduplicated stream's rules
+    drop_below: int | None  # a truncating refresh's end: generations below it go in the same commit
+    grows: bool  # the staged files have columns the table lacks
+    columns: list[str]  # the source's columns
+    has_generations: bool  # the table has `_airbyte_generation_id` already
 
 
 class DatabricksLoader:
@@ -113,7 +128,8 @@ class DatabricksLoader:
                 self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
                 self._created_schemas.add(schema)
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
+             drop_below: int | None = None) -> None:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
@@ -122,76 +138,65 @@ class DatabricksLoader:
             self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
                                                  cluster_by=merge.keys if merge else ()), f"create table {table}")
             existing = staged.schema
-        grows = any(name not in existing.names for name in staged.schema.names)
+        load = _Load(staged, mode, merge, None if mode.replaces else drop_below,
+                     grows=any(name not in existing.names for name in staged.schema.names),
+                     columns=staged.schema.names, has_generations=GENERATION in existing.names)
         if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
-            self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", staged, mode,
-                            grows=False, merge=merge, columns=existing.names)
+            empty = replace(load, grows=False, columns=existing.names)
+            self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
         if staged.format == "csv":
-            self._load_csv(staged, mode, grows, merge)
+            self._load_csv(load)
         elif staged.format == "parquet":
-            self._load_from(sql.parquet_path(staged.location), staged, mode, grows, merge)
+            self._load_from(sql.parquet_path(staged.location), load)
         else:
-            self._load_from(sql.delta_path(staged.location), staged, mode, grows, merge)
+            self._load_from(sql.delta_path(staged.location), load)
         self._known[table] = canonical_schema(staged.schema)
 
-    def _load_csv(self, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge | None) -> None:
+    def _load_csv(self, load: "_Load") -> None:
         """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
-        table = staged.table
+        table, staged = load.staged.table, load.staged
         tmp = temporary_table(table, self.sync_id, staged.location)
         self.client.execute(sql.create_csv_table(self.catalog, tmp, staged.schema, staged.location, self.csv_options),
                             f"read the staged CSV of {table}")
         try:
-            self._load_from(sql.table_ref(self.catalog, tmp), staged, mode, grows, merge)
+            self._load_from(sql.table_ref(self.catalog, tmp), load)
         finally:
             self.client.execute(sql.drop_table(self.catalog, tmp), f"drop the temporary table of {table}")
 
-    def _load_from(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge | None = None,
-                   columns: list[str] | None = None) -> None:
-        """``columns``: the source's columns, when not the staged files' (an empty source read from the table)."""
-        table = staged.table
-        if merge is not None:
-            self._load_latest(source, staged, mode, grows, merge, columns or staged.schema.names)
-            return
-        if mode.replaces:
-            if grows:
-                self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
-            statement = sql.overwrite(self.catalog, table, source)
-        elif grows:
-            statement = sql.append_with_new_columns(self.catalog, table, source, self._marker(staged))
-        elif staged.files:
-            statement = sql.append(self.catalog, table, source, self._marker(staged))
+    def _load_from(self, source: str, load: "_Load") -> None:
+        """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""
+        staged, table, catalog = load.staged, load.staged.table, self.catalog
+        files = bool(staged.files)
+        if load.grows and (load.mode.replaces or load.merge is not None or load.drop_below is not None):
+            # first, so the commit's conditions can name a column (a key, the generation) the table gains now
+            self.client.execute(sql.add_columns_from(catalog, table, source), f"add new columns to {table}")
+        drop = load.drop_below
+        if drop is not None and not load.has_generations and not load.grows:
+            drop = -1  # the table has no generation column: every row predates generations (see delete_…)
+        if load.merge is not None and load.mode.replaces:
+            statement = sql.overwrite_latest(catalog, table, source, load.columns, load.merge)
+        elif load.merge is not None and files:
+            statement = sql.merge_latest(catalog, table, source, load.columns, load.merge, drop_below=drop)
+        elif load.mode.replaces:
+            statement = sql.overwrite(catalog, table, source)
+        elif files and drop is not None:
+            statement = sql.append_dropping_generations(catalog, table, source, self._marker(staged), drop)
+        elif files and load.grows:
+            statement = sql.append_with_new_columns(catalog, table, source, self._marker(staged))
+        elif files:
+            statement = sql.append(catalog, table, source, self._marker(staged))
+        elif drop is not None:  # nothing new, but the refresh truncates
+            statement = sql.delete_generations_below(catalog, table, drop, has_column=drop >= 0)
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
-
-    def _load_latest(self, source: str, staged: StagedTable, mode: SyncMode, grows: bool, merge: Merge,
-                     columns: list[str]) -> None:
-        """A deduplicated stream: the newest row per key, merged in (append_dedup) or replacing all (overwrite_dedup)."""
-        table = staged.table
-        if not mode.replaces and not staged.files:
-            return
-        if grows:  # first, so the MERGE's key condition can name a key column the table gains now
-            self.client.execute(sql.add_columns_from(self.catalog, table, source), f"add new columns to {table}")
-        if mode.replaces:
-            statement = sql.overwrite_latest(self.catalog, table, source, columns, merge)
-        else:
-            statement = sql.merge_latest(self.catalog, table, source, columns, merge)
-        self.client.execute(statement, f"merge {len(staged.files)} staged files into {table}")
 
     @staticmethod
     def _marker(staged: StagedTable) -> str:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
-
-    def drop_generations_below(self, table: TableName, minimum: int) -> None:
-        schema = self.table_schema(table)
-        if schema is None:
-            return
-        has_column = "_airbyte_generation_id" in schema.names
-        self.client.execute(sql.delete_generations_below(self.catalog, table, minimum, has_column),
-                            f"delete the rows of generations below {minimum} from {table}")
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}

@@ -34,13 +34,18 @@ class DeltaRsLoader:
     def prefetch(self, tables) -> None:
         """Nothing to do: a local table's schema is read when needed, in a millisecond."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
+             drop_below: int | None = None) -> None:
         location = self.location(staged.table)
         os.makedirs(location, exist_ok=True)
+        if mode.replaces:
+            drop_below = None  # every row goes anyway
         if merge is not None:  # the staged files are read, deduplicated and merged; the table writes its own files
             if staged.files or mode.replaces:
                 delta_files.write_latest(location, [f.location for f in staged.files], staged.schema, merge,
-                                         mode.replaces, description=comment)
+                                         mode.replaces, description=comment, drop_below=drop_below)
+            elif drop_below is not None and delta_files.read_schema(location) is not None:
+                delta_files.delete_generations_below(location, drop_below)
             return
         data = []
         for file in staged.files:
@@ -53,9 +58,10 @@ class DeltaRsLoader:
             data.append(delta_files.DataFile(name, file.size, file.rows))
         delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
                            description=comment)
-
-    def drop_generations_below(self, table: TableName, minimum: int) -> None:
-        delta_files.delete_generations_below(self.location(table), minimum)
+        if drop_below is not None:
+            # A second commit: delta-rs cannot add files it did not write and delete rows in one transaction (a
+            # merge could, by rewriting the new rows; locally the gap between the two is milliseconds).
+            delta_files.delete_generations_below(location, drop_below)
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}

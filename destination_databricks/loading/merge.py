@@ -58,6 +58,15 @@ def older(merge: Merge, source: str = "s", target: str = "t") -> str:
             f"OR (COALESCE({source}.{c} = {target}.{c}, FALSE) AND {e}) OR ({source}.{c} IS NULL AND {target}.{c} IS NULL AND {e}))")
 
 
+GENERATION = AIRBYTE_COLUMNS[4]
+
+
+def older_generation(minimum: int, target: str | None = "t") -> str:
+    """A row a truncating refresh removes: of a generation below ``minimum``, or of none (written before)."""
+    column = f"{target}.{_q(GENERATION)}" if target else _q(GENERATION)
+    return f"({column} < {int(minimum)} OR {column} IS NULL)"
+
+
 def is_deleted(merge: Merge, source: str = "s") -> str:
     return f"{source}.{_q(merge.deleted)} IS NOT NULL" if merge.deletes else "FALSE"
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..naming import TableName
 from ..records.types import sql_type
-from .merge import Merge, is_deleted, key_match, latest_first, older
+from .merge import Merge, is_deleted, key_match, latest_first, older, older_generation
 
 
 def quote(identifier: str) -> str:
@@ -138,8 +138,21 @@ def delete_generations_below(catalog: str, table: TableName, minimum: int, has_c
     """Rows of a generation below ``minimum``, and rows of no generation (written before generations), go."""
     if not has_column:
         return f"DELETE FROM {table_ref(catalog, table)}"
-    column = quote("_airbyte_generation_id")
-    return f"DELETE FROM {table_ref(catalog, table)} WHERE {column} < {int(minimum)} OR {column} IS NULL"
+    return f"DELETE FROM {table_ref(catalog, table)} WHERE {older_generation(minimum, target=None)}"
+
+
+def _dropping(minimum: int) -> str:
+    """The MERGE clause of a truncating refresh's last load: the table's rows of older generations go in the
+    same commit as the new rows arrive (``minimum`` -1: the table has no generation column, every row goes)."""
+    condition = "" if minimum < 0 else f" AND {older_generation(minimum)}"
+    return f" WHEN NOT MATCHED BY SOURCE{condition} THEN DELETE"
+
+
+def append_dropping_generations(catalog: str, table: TableName, source: str, marker: str, minimum: int) -> str:
+    """Add the rows of ``source`` and delete the table's rows of generations below ``minimum``, in one commit.
+    ``marker`` as for ``append``: replayed, it adds nothing, and the old generations are gone already."""
+    return (f"MERGE INTO {table_ref(catalog, table)} AS t USING (SELECT * FROM {source}{_once(catalog, table, marker)}) "
+            f"AS s ON FALSE WHEN NOT MATCHED THEN INSERT *{_dropping(minimum)}")
 
 
 def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = False) -> str:
@@ -152,7 +165,8 @@ def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = 
             f"AS `_airbyte_rank` FROM {source}) AS ranked WHERE `_airbyte_rank` = 1{where}")
 
 
-def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
+def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge,
+                 drop_below: int | None = None) -> str:
     """Apply ``source`` to a deduplicated table in one commit: per key its newest row updates the table's row
     (unless older), inserts a missing key, or deletes the key's row (a CDC delete, hard mode). Run twice, the
     same table: replaying a MERGE is harmless by construction."""
@@ -163,6 +177,8 @@ def merge_latest(catalog: str, table: TableName, source: str, columns: list[str]
     clauses.append(f"WHEN MATCHED AND NOT {old} THEN UPDATE SET *")
     clauses.append(f"WHEN NOT MATCHED AND NOT {is_deleted(merge)} THEN INSERT *" if merge.deletes
                    else "WHEN NOT MATCHED THEN INSERT *")
+    if drop_below is not None:
+        clauses.append(_dropping(drop_below).strip())
     return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({_latest(source, columns, merge)}) AS s "
             f"ON {key_match(merge)} " + " ".join(clauses))
 
