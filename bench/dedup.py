@@ -28,11 +28,12 @@ SCHEMA = {"type": "object", "properties": {
     "_ab_cdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}}}
 
 
-def write_input(path: str, ids, seed: int, deletes: float) -> int:
+def write_input(path: str, ids, seed: int, deletes: float, start: int = 0) -> int:
+    """Records of the keys ``ids`` in order, their cursor `updated` counting up from ``start``."""
     rng = random.Random(seed)
     with open(path, "w") as f:
         for n, key in enumerate(ids):
-            data = {"id": key, "updated": n, "name": f"user {key} v{n}", "score": rng.random() * 100,
+            data = {"id": key, "updated": start + n, "name": f"user {key} v{n}", "score": rng.random() * 100,
                     "active": rng.random() < 0.5, "tags": ["a", "b"][: rng.randint(0, 2)]}
             if rng.random() < deletes:
                 data["_ab_cdc_deleted_at"] = "2024-06-01T00:00:00Z"
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
 
         base_in, second_in = os.path.join(work, "base.jsonl"), os.path.join(work, "second.jsonl")
         write_input(base_in, range(args.records), 3, 0.0)
-        write_input(second_in, [rng.randrange(args.records) for _ in range(args.updates)], 4, 0.0)
+        write_input(second_in, [rng.randrange(args.records) for _ in range(args.updates)], 4, 0.0, start=args.records)
         out = os.path.join(work, "table")
         first = sync(work, base_in, "append_dedup", out)
         folder = os.path.join(out, "default", "users")
@@ -104,7 +105,13 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         rows.append(["second sync", f"{args.updates:,}", "", f"{second.seconds:.1f}", "", f"{second.peak_rss_mb:.0f}",
                      f"{table_rows(out):,}"])
         written = sum(size for name, size in files(folder).items() if name not in before)
+        from deltalake import DeltaTable
+
+        metrics = DeltaTable(folder).history(1)[0].get("operationMetrics", {})
+        updated = int(metrics.get("num_target_rows_updated", -1))
+        rows[-1].append(f"{updated:,}")
         print(f"A table of {args.records:,} keys, then {args.updates:,} updates of random keys:\n")
+        print(f"(the merge updated {updated:,} rows: the distinct keys among the updates)\n")
         print(table(["sync", "records", "seconds", "peak RSS MB", "Parquet MB written", "of the table's MB"], [
             ["first (creates)", f"{args.records:,}", f"{first.seconds:.1f}", f"{first.peak_rss_mb:.0f}",
              f"{sum(before.values()) / 1e6:.1f}", f"{sum(before.values()) / 1e6:.1f}"],

@@ -42,4 +42,5 @@ def test_dedup_script_runs_and_keeps_one_row_per_key(capsys):
     assert [r[0] for r in rows] == ["append", "append_dedup", "second sync"]
     assert rows[0][6] == "400" and int(rows[1][6]) <= 50  # one row per key left (deleted keys gone)
     assert rows[2][6] == "400"  # updates of existing keys add no row
+    assert 20 < int(rows[2][7]) <= 30  # the merge updated a row per distinct updated key (30 updates, random keys)
     assert "records/s" in capsys.readouterr().out
