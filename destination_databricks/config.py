@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
 from .errors import ConfigError
+from .vector_search import config as vector_search_config
+from .vector_search.config import VectorSearchConfig
 
 DEFAULT_VOLUME = "airbyte_staging"
 
@@ -74,6 +76,7 @@ class Config:
     purge_staging_data: bool
     max_concurrent_statements: int = 8  # statements a sync runs on the warehouse at once
     cdc_hard_delete: bool = True  # cdc_deletion_mode: a deduplicated stream's CDC delete removes the row ("hard")
+    vector_search: VectorSearchConfig | None = None  # Delta Sync indexes to keep on the synced tables
 
 
 def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
@@ -196,6 +199,8 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         purge_staging_data=_boolean(raw, "purge_staging_data", True),
         max_concurrent_statements=_whole(raw, "max_concurrent_statements", 8, 1, 64),
         cdc_hard_delete=_choice(raw, "cdc_deletion_mode", ("hard", "soft")) == "hard",
+        vector_search=vector_search_config.parse(
+            raw.get("vector_search"), unity_catalog=databricks is not None and catalog.lower() != "hive_metastore"),
     )
 
 

@@ -54,7 +54,13 @@ class DestinationDatabricks(Destination):
         try:
             if isinstance(config, Mapping):
                 secrets.register(config)
-            sources.check(parse_config(config))
+            parsed = parse_config(config)
+            sources.check(parsed)
+            if parsed.vector_search is not None:
+                from .vector_search.step import check_model_endpoints
+                from .workspace import SignIn
+
+                check_model_endpoints(parsed.vector_search, SignIn(parsed.databricks, patient=False).workspace())
         except ConnectorError as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=secrets.mask(exc.message))
         except Exception as exc:

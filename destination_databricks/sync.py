@@ -107,6 +107,7 @@ class _Writer:
 
 
 # A step run after a commit round, once per table that committed rows in it: (table, rows committed, mode).
+# A step with a ``close()`` has it called once at the end of a sync, after the last round's steps.
 AfterCommit = Callable[[TableName, int, SyncMode], None]
 
 
@@ -308,6 +309,13 @@ class Sync:
                 if rows or mode.replaces:
                     step(table, rows, mode)
 
+    def _close_steps(self) -> None:
+        """Post-commit steps that act once per sync (a ``close()``) do so now, everything being committed."""
+        for step in self.after_commit:
+            close = getattr(step, "close", None)
+            if close is not None:
+                close()
+
     def _commit_due(self) -> bool:
         # Commit rounds may not take more than a third of the time: with 10,000 streams one round is
         # 20,000 Delta commits, and a fixed 30 s interval left the sync doing nothing else.
@@ -354,6 +362,7 @@ class Sync:
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
         self._after(committed)
+        self._close_steps()
         if incomplete:
             described = ", ".join(f"'{key}' ({self.statuses.get(key, 'no status')}"
                                   f"{'; its table keeps its previous data' if key in kept else ''})"

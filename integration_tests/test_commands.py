@@ -33,7 +33,7 @@ def test_spec_lists_every_contract_field_and_marks_secrets():
     assert set(sources) == {"LOCAL", "MANAGED_TABLES_STORAGE", "S3_STORAGE", "AZURE_BLOB_STORAGE"}
     assert sources["S3_STORAGE"]["properties"]["s3_secret_access_key"]["airbyte_secret"] is True
     assert sources["AZURE_BLOB_STORAGE"]["properties"]["azure_blob_storage_sas_token"]["airbyte_secret"] is True
-    assert spec["supported_destination_sync_modes"] == ["overwrite", "append"]
+    assert spec["supported_destination_sync_modes"] == ["overwrite", "append", "append_dedup", "overwrite_dedup"]
 
 
 def test_check_succeeds_on_a_writable_folder_and_leaves_nothing(tmp_path):

@@ -61,6 +61,7 @@ class DatabricksLoader:
         self.csv_options = csv_options or {}
         self.sync_id = sync_id
         self._known: dict[TableName, pa.Schema | None] = {}
+        self.change_data_feed: set[TableName] = set()  # tables created with Change Data Feed on (Vector Search)
         self._created_schemas: set[str] = set()
         self._schema_lock = threading.Lock()
         self._local = threading.local()
@@ -136,7 +137,9 @@ class DatabricksLoader:
         if existing is None:
             self.ensure_schema(table.schema)
             self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
-                                                 cluster_by=merge.keys if merge else ()), f"create table {table}")
+                                                 cluster_by=merge.keys if merge else (),
+                                                 change_data_feed=table in self.change_data_feed),
+                                f"create table {table}")
             existing = staged.schema
         load = _Load(staged, mode, merge, None if mode.replaces else drop_below,
                      grows=any(name not in existing.names for name in staged.schema.names),
@@ -197,6 +200,11 @@ class DatabricksLoader:
     def _marker(staged: StagedTable) -> str:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
+
+    def enable_change_data_feed(self, table: TableName) -> None:
+        """Turn Change Data Feed on for a table (a Delta Sync index reads it); harmless when it is on."""
+        self.client.execute(sql.enable_change_data_feed(self.catalog, table),
+                            f"turn on Change Data Feed for {table} (Vector Search)")
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}

@@ -45,17 +45,18 @@ def create_schema(catalog: str, schema: str) -> str:
 
 
 def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str,
-                 cluster_by: tuple[str, ...] = ()) -> str:
+                 cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
     """An unmanaged table at ``location``, or a managed one when ``location`` is None.
 
     ``cluster_by``: a deduplicated stream's key columns. Such a table is liquid-clustered by its key and has
     deletion vectors on, so a MERGE or DELETE marks rows instead of rewriting whole files.
     """
     where = f" LOCATION {literal(location)}" if location else ""
-    layout = ""
-    if cluster_by:
-        layout = (f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})"
-                  " TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+    layout = f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})" if cluster_by else ""
+    properties = ([("delta.enableDeletionVectors", "true")] if cluster_by else []) + (
+        [("delta.enableChangeDataFeed", "true")] if change_data_feed else [])  # a Vector Search index reads the feed
+    if properties:
+        layout += " TBLPROPERTIES (" + ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties) + ")"
     return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING DELTA"
             f"{layout}{where} COMMENT {literal(comment)}")
 
@@ -186,3 +187,7 @@ def merge_latest(catalog: str, table: TableName, source: str, columns: list[str]
 def overwrite_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
     """Replace every row of the table by the newest row per key of ``source`` (hard deletes left out)."""
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {_latest(source, columns, merge, drop_deleted=True)}"
+
+
+def enable_change_data_feed(catalog: str, table: TableName) -> str:
+    return f"ALTER TABLE {table_ref(catalog, table)} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"

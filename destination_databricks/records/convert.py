@@ -190,3 +190,29 @@ def timestamp(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
 def nulls(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
     """A column of a type the connector does not write (an existing table's STRUCT, say): always null."""
     return pa.nulls(len(values), arrow_type)
+
+
+VECTOR = pa.list_(pa.float32())
+
+
+def vector(values: Sequence, arrow_type: pa.DataType, dimension: int | None = None) -> pa.Array:
+    """ARRAY<FLOAT> (a Vector Search embedding): lists of JSON numbers, of exactly ``dimension`` when given;
+    any other value (a string, a list holding `true` or text, the wrong length) is null."""
+    def fit(v: Any) -> list | None:
+        if v.__class__ is not list or (dimension is not None and len(v) != dimension):
+            return None
+        if not all(x.__class__ is float or x.__class__ is int for x in v):
+            return None
+        return v
+
+    try:
+        array = pa.array(values, VECTOR)
+        if any(v.__class__ is list and any(x.__class__ is bool for x in v) for v in values):
+            raise TypeError("booleans are not numbers")  # Arrow reads true as 1.0
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        array = pa.array([fit(v) for v in values], VECTOR)
+    if dimension is not None and len(array):
+        wrong = pc.fill_null(pc.not_equal(pc.list_value_length(array), dimension), False)
+        if pc.any(wrong).as_py():
+            array = pc.if_else(wrong, pa.scalar(None, VECTOR), array)
+    return array

@@ -53,7 +53,18 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("date", pa.date32(), "DATE", _nullable("string", format="date"), convert.date),
     Kind("timestamp", TIMESTAMP_TYPE, "TIMESTAMP",
          _nullable("string", format="date-time", airbyte_type="timestamp_with_timezone"), convert.timestamp),
+    # A Vector Search embedding column: only a column the vector_search config names is typed so (vector_kind).
+    Kind("vector", convert.VECTOR, "ARRAY<FLOAT>", _nullable("array", items={"type": "number"}), convert.vector),
 )}
+
+
+def vector_kind(dimension: int) -> str:
+    """The kind of an embedding column of ``dimension`` floats (a value of another length is null)."""
+    name = f"vector{dimension}"
+    if name not in KINDS:
+        KINDS[name] = Kind(name, convert.VECTOR, "ARRAY<FLOAT>", KINDS["vector"].json_schema,
+                           lambda values, arrow_type: convert.vector(values, arrow_type, dimension), read_back=False)
+    return name
 
 # What the stream's Avro schema proposes (records/avro_schema.py writes exactly these).
 _AVRO_PRIMITIVES = {"string": "string", "long": "long", "double": "double", "boolean": "boolean"}

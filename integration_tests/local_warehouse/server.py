@@ -112,6 +112,9 @@ class LocalWarehouse:
         volumes = Volumes(volume_root, self.service.run_sql)
         self.service.volumes = volumes
         http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self.auth, volumes)
+        from .vector_search import VectorSearch
+
+        self.service.vector_search = VectorSearch(self.service.run_sql, lambda: http.base_url)
         self.auth.issuer = f"{http.base_url}/oidc"
         import threading
 

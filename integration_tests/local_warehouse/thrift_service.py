@@ -137,6 +137,7 @@ class WarehouseService:
         # concurrent commits, i.e. what our execution sees when a replay of it on another session won.
         self.conflicts: list[dict] = []
         self.ignored_clauses = 0  # CLUSTER BY clauses taken out of CREATE TABLE statements (the engine has none)
+        self.vector_search = None  # optional: vector_search.VectorSearch (it records Change Data Feed)
 
     # sessions ---------------------------------------------------------------------------------
     def OpenSession(self, req):
@@ -181,6 +182,10 @@ class WarehouseService:
         if statement.startswith("CREATE TABLE"):
             statement, ignored = _LIQUID_CLUSTERING.subn("", statement)
             self.ignored_clauses += ignored
+        if self.vector_search is not None:
+            statement, served = self.vector_search.statement(statement)
+            if served is not None:
+                return _Operation(*served)
         if self.volumes is not None:
             served = self.volumes.statement(statement)
             if served is not None:
@@ -341,6 +346,10 @@ class _Handler(BaseHTTPRequestHandler):
                 code = "UNAUTHENTICATED" if refusal[0] == 401 else "PERMISSION_DENIED"
                 return self._json(refusal[0], {"error_code": code, "message": refusal[1]})
             server.service.wait_like_a_warehouse()
+            if server.service.vector_search is not None:
+                answer = server.service.vector_search.handle(self.command, path, parse_qs(urlsplit(self.path).query), body)
+                if answer is not None:
+                    return self._json(*answer)
             return self._send(*server.volumes.files(self.command, self.path, parse_qs(urlsplit(self.path).query), body))
         if refusal is not None:
             return self._send(refusal[0], {"x-databricks-reason-phrase": refusal[1]})
