@@ -346,6 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
                 code = "UNAUTHENTICATED" if refusal[0] == 401 else "PERMISSION_DENIED"
                 return self._json(refusal[0], {"error_code": code, "message": refusal[1]})
             server.service.wait_like_a_warehouse()
+            if self.command == "GET" and path == "/api/2.0/sql/warehouses":  # this warehouse, as clients list them
+                return self._json(200, {"warehouses": [{"id": "local", "name": "local", "state": "RUNNING"}]})
             if server.service.vector_search is not None:
                 answer = server.service.vector_search.handle(self.command, path, parse_qs(urlsplit(self.path).query), body)
                 if answer is not None:
