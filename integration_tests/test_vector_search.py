@@ -146,3 +146,18 @@ def test_a_non_unique_key_is_refused_before_any_input(managed, tmp_path):
     result = sync(managed, tmp_path, catalog(docs_stream(mode="append")), [], vector_search=vector_config(primary_key="id"))
     assert result.returncode == 1 and "vector_search.indexes[0].primary_key" in result.errors[0]["message"]
     assert math.isfinite(1.0)
+
+
+def test_a_vector_search_failure_leaves_the_data_and_states_committed_and_names_the_cause(managed, tmp_path):
+    config = {**vector_config(), "online_timeout_seconds": 0.3}  # the local endpoint takes about a second
+    result = sync(managed, tmp_path, catalog(docs_stream()), [
+        record("docs", {"id": 1, "title": "x", "embedding": [1, 0, 0]}),
+        {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "docs"},
+                                                                 "stream_state": {"cursor": 1}}}}],
+        env=FAST, vector_search=config)
+    assert result.returncode == 1
+    (error,) = result.errors
+    assert error["failure_type"] == "system_error"
+    assert "vs-endpoint was not ONLINE" in error["message"] and "online_timeout_seconds" in error["message"]
+    assert [s["stream"]["stream_state"] for s in result.states] == [{"cursor": 1}]
+    assert [r["id"] for r in managed.rows("default", "docs")] == [1]

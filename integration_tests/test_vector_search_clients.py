@@ -43,7 +43,10 @@ def last_json(stdout: str):
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def test_the_vectorsearch_client_finds_the_same_rows_as_the_sdk(warehouse, tmp_path, vectorsearch_python):
+@pytest.mark.parametrize("auth", ["token", "service_principal"])
+def test_the_vectorsearch_client_finds_the_same_rows_as_the_sdk(warehouse, tmp_path, vectorsearch_python, auth):
+    """With a token the client queries /api/2.0/vector-search/indexes/{name}/query; as a service principal it
+    queries the index's own URL (status.index_url) with a token it gets from the workspace's OAuth endpoint."""
     managed = ManagedDestination(warehouse)
     records = [record("docs", {"id": i, "title": t, "embedding": v}) for i, t, v in [
         (1, "red apple", [1, 0, 0]), (2, "green pear", [0, 1, 0]), (3, "blue sky", [0, 0, 1])]]
@@ -55,17 +58,26 @@ def test_the_vectorsearch_client_finds_the_same_rows_as_the_sdk(warehouse, tmp_p
     script = (
         "import json, sys\n"
         "from databricks.vector_search.client import VectorSearchClient\n"
-        "client = VectorSearchClient(workspace_url=sys.argv[1], personal_access_token=sys.argv[2], disable_notice=True)\n"
+        "credentials = json.loads(sys.argv[2])\n"
+        "client = VectorSearchClient(workspace_url=sys.argv[1], disable_notice=True, **credentials)\n"
         "index = client.get_index(endpoint_name='vs-endpoint', index_name='main.default.docs_index')\n"
         "found = index.similarity_search(columns=['id', 'title'], query_vector=json.loads(sys.argv[3]), num_results=2)\n"
         "print(json.dumps(found))\n")
+    credentials = ({"personal_access_token": warehouse["token"]} if auth == "token" else
+                   {"service_principal_client_id": warehouse["client_id"],
+                    "service_principal_client_secret": warehouse["client_secret"]})
     run = subprocess.run([vectorsearch_python, "-c", script, f"{warehouse['hostname']}:{warehouse['port']}",
-                          warehouse["token"], json.dumps(query)], capture_output=True, text=True, timeout=300)
+                          json.dumps(credentials), json.dumps(query)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     found = last_json(run.stdout)
     assert [c["name"] for c in found["manifest"]["columns"]] == ["id", "title", "score"]
     assert found["result"]["data_array"] == [list(row) for row in sdk]
     assert [row[1] for row in sdk] == ["green pear", "red apple"]
+    if auth == "service_principal":  # it signed in with OAuth, not with the token
+        import urllib.request
+
+        seen = json.loads(urllib.request.urlopen(f"{warehouse['hostname']}:{warehouse['port']}/_local/auth").read())
+        assert seen["issued"] >= 1
 
 
 MEMORIES = {name: {"type": ["null", "string"]} for name in ("memory_id", "hash", "agent_id", "run_id", "user_id",
