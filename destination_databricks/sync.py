@@ -150,6 +150,7 @@ class Sync:
         """Input lines, and IDLE (None) now and then while the input is quiet."""
         try:
             self.loader.prefetch([stream.plan.table for stream in self.streams.values()])
+            self.last_commit = time.monotonic()  # the commit clock starts with the input, not before the schema reads
             self._run(lines)
         finally:
             self.writer.close()

@@ -44,6 +44,8 @@ class _Load:
     grows: bool  # the staged files have columns the table lacks
     columns: list[str]  # the source's columns
     has_generations: bool  # the table has `_airbyte_generation_id` already
+    creates: bool = False  # the table does not exist: CREATE TABLE … AS SELECT the load's rows
+    location: str | None = None  # where the table lives (None: managed)
 
 
 class DatabricksLoader:
@@ -88,12 +90,18 @@ class DatabricksLoader:
 
     def _read(self, table: TableName, listed: bool = True) -> pa.Schema | None:
         """``listed`` False: the metastore does not list the table, so its columns are not asked for."""
+        location = self.location(table)
+        if listed and location:
+            # An unmanaged table's schema is in its Delta log: read there, not by a statement (about a second each).
+            # (This trusts that the metastore's table lives where the connector puts it, as it created it there.)
+            found = self.schema_at(location)
+            if found is not None:
+                return canonical_schema(found)
         if listed:
             try:
                 return self._columns(table)
             except (TableNotFound, SchemaNotFound):
                 pass
-        location = self.location(table)
         if location and self.schema_at(location) is not None:
             # The data is there but the name is not (a dropped table, a new metastore): adopt it.
             self.ensure_schema(table.schema)
@@ -134,16 +142,19 @@ class DatabricksLoader:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
+        creates = existing is None and bool(staged.files)  # the load's statement creates the table (CTAS)
         if existing is None:
             self.ensure_schema(table.schema)
-            self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
-                                                 cluster_by=merge.keys if merge else (),
-                                                 change_data_feed=table in self.change_data_feed),
-                                f"create table {table}")
+            if not creates:  # no rows to create it from: an empty table of the staged shape
+                self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
+                                                     cluster_by=merge.keys if merge else (),
+                                                     change_data_feed=table in self.change_data_feed),
+                                    f"create table {table}")
             existing = staged.schema
         load = _Load(staged, mode, merge, None if mode.replaces else drop_below,
                      grows=any(name not in existing.names for name in staged.schema.names),
-                     columns=staged.schema.names, has_generations=GENERATION in existing.names)
+                     columns=staged.schema.names, has_generations=GENERATION in existing.names,
+                     creates=creates, location=location)
         if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
             empty = replace(load, grows=False, columns=existing.names)
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
@@ -172,6 +183,13 @@ class DatabricksLoader:
         """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""
         staged, table, catalog = load.staged, load.staged.table, self.catalog
         files = bool(staged.files)
+        if load.creates:  # one statement creates the table from the first rows (a replay finds it and adds nothing)
+            rows = sql.latest_rows(source, load.columns, load.merge) if load.merge else f"SELECT * FROM {source}"
+            statement = sql.create_table_as(catalog, table, rows, load.location,
+                                            cluster_by=load.merge.keys if load.merge else (),
+                                            change_data_feed=table in self.change_data_feed)
+            self.client.execute(statement, f"create {table} from {len(staged.files)} staged files")
+            return
         if load.grows and (load.mode.replaces or load.merge is not None or load.drop_below is not None):
             # first, so the commit's conditions can name a column (a key, the generation) the table gains now
             self.client.execute(sql.add_columns_from(catalog, table, source), f"add new columns to {table}")

@@ -44,6 +44,27 @@ def create_schema(catalog: str, schema: str) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(schema)}"
 
 
+def _layout(cluster_by: tuple[str, ...], change_data_feed: bool) -> str:
+    """CLUSTER BY and TBLPROPERTIES of a new table: a deduplicated stream's table is liquid-clustered by its key
+    with deletion vectors on; an indexed one (Vector Search) has Change Data Feed on."""
+    layout = f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})" if cluster_by else ""
+    properties = ([("delta.enableDeletionVectors", "true")] if cluster_by else []) + (
+        [("delta.enableChangeDataFeed", "true")] if change_data_feed else [])
+    if properties:
+        layout += " TBLPROPERTIES (" + ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties) + ")"
+    return layout
+
+
+def create_table_as(catalog: str, table: TableName, rows: str, location: str | None,
+                    cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
+    """A new table made from ``rows`` (a query) in one statement: the first load of a stream creates its table
+    and commits its rows at once. IF NOT EXISTS makes a replay a no-op. (No COMMENT: the local engine refuses
+    it in CREATE TABLE … AS SELECT.)"""
+    where = f" LOCATION {literal(location)}" if location else ""
+    return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} USING DELTA{_layout(cluster_by, change_data_feed)}"
+            f"{where} AS {rows}")
+
+
 def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str,
                  cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
     """An unmanaged table at ``location``, or a managed one when ``location`` is None.
@@ -52,11 +73,7 @@ def create_table(catalog: str, table: TableName, schema: pa.Schema, location: st
     deletion vectors on, so a MERGE or DELETE marks rows instead of rewriting whole files.
     """
     where = f" LOCATION {literal(location)}" if location else ""
-    layout = f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})" if cluster_by else ""
-    properties = ([("delta.enableDeletionVectors", "true")] if cluster_by else []) + (
-        [("delta.enableChangeDataFeed", "true")] if change_data_feed else [])  # a Vector Search index reads the feed
-    if properties:
-        layout += " TBLPROPERTIES (" + ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties) + ")"
+    layout = _layout(cluster_by, change_data_feed)
     return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING DELTA"
             f"{layout}{where} COMMENT {literal(comment)}")
 
@@ -154,6 +171,11 @@ def append_dropping_generations(catalog: str, table: TableName, source: str, mar
     ``marker`` as for ``append``: replayed, it adds nothing, and the old generations are gone already."""
     return (f"MERGE INTO {table_ref(catalog, table)} AS t USING (SELECT * FROM {source}{_once(catalog, table, marker)}) "
             f"AS s ON FALSE WHEN NOT MATCHED THEN INSERT *{_dropping(minimum)}")
+
+
+def latest_rows(source: str, columns: list[str], merge: Merge) -> str:
+    """The newest row per key of ``source``, hard deletes left out: a deduplicated table's first content."""
+    return _latest(source, columns, merge, drop_deleted=True)
 
 
 def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = False) -> str:

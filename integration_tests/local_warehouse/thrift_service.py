@@ -335,6 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
         if self.command == "GET" and path == "/_local/stats":  # for benchmarks and tests: statements seen
             return self._json(200, server.service.stats())
+        if self.command == "GET" and path == "/_local/statements":  # for tests: every statement's text, in order
+            return self._json(200, {"statements": list(server.service.statements)})
         if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
             server.service.conflicts.append(json.loads(body))
             return self._json(200, {})
