@@ -54,7 +54,8 @@ def test_a_failing_load_among_concurrent_ones_names_its_table_and_releases_nothi
     proxy = FaultProxy(f"{slow_warehouse['hostname']}:{slow_warehouse['port']}", "databricks")
     proxy.start()
     try:
-        refused = proxy.add(Fault("status", "POST", r"^/sql/", rb"INSERT INTO `hive_metastore`.`default`.`t3`",
+        # t3's load (its first creates the table from its rows) is refused
+        refused = proxy.add(Fault("status", "POST", r"^/sql/", rb"`hive_metastore`.`default`.`t3` USING DELTA",
                                   times=None, status=400))
         config = destination.config(max_concurrent_statements=8)
         config["databricks_port"] = str(proxy.port)
@@ -68,3 +69,24 @@ def test_a_failing_load_among_concurrent_ones_names_its_table_and_releases_nothi
     assert "t3" not in emitted
     for name in emitted:  # whatever STATE left is covered by its table
         assert sorted(r["id"] for r in destination.rows("default", name)) == [0, 1]
+
+
+def statements(w: dict) -> list[str]:
+    with urllib.request.urlopen(f"{w['hostname']}:{w['port']}/_local/statements", timeout=30) as answer:
+        return json.loads(answer.read())["statements"]
+
+
+def test_each_stream_costs_one_statement_per_sync_on_s3(tmp_path, warehouse):
+    """The first sync creates each table with its rows (one CTAS); the next reads schemas from the Delta logs and
+    sends one INSERT per table. Besides: one SHOW TABLES per schema, and the schema's CREATE on a first sync."""
+    destination = S3DatabricksDestination(warehouse)
+    for n, extra in enumerate(([r"CREATE SCHEMA"], [])):
+        before = len(statements(warehouse))
+        result = sync(tmp_path, destination.config())
+        assert result.returncode == 0, result.stdout[-3000:]
+        sent = statements(warehouse)[before:]
+        per_table = [s for s in sent if not s.startswith(("SHOW TABLES", "CREATE SCHEMA"))]
+        assert len(per_table) == len(STREAMS), f"sync {n + 1}: {sent}"
+        assert len(sent) == len(STREAMS) + 1 + len(extra)
+        kind = "CREATE TABLE IF NOT EXISTS" if n == 0 else "INSERT INTO"
+        assert all(s.startswith(kind) for s in per_table)

@@ -84,10 +84,11 @@ def _transient(kind: str) -> list[tuple[str, Fault]]:
                     ("warehouse", Fault("slow", "PUT", r"/api/2.0/fs/files", skip=2, delay=1.5))],
     }[kind]
     return faults + [
+        # A load is CREATE TABLE … AS SELECT (the first) or INSERT INTO … SELECT (the others).
         ("warehouse", Fault("status", body=rb"INSERT INTO", status=503, **statement)),
         ("warehouse", Fault("reset", body=rb"SHOW TABLES", **statement)),  # the schema read ahead of the input
         ("warehouse", Fault("cut", body=rb"CREATE TABLE IF NOT EXISTS", **statement)),
-        ("warehouse", Fault("slow", body=rb"INSERT INTO", skip=1, delay=1.5, **statement)),
+        ("warehouse", Fault("slow", body=rb"SELECT \* FROM", skip=1, delay=1.5, **statement)),
     ]
 
 
@@ -110,7 +111,7 @@ PERSISTENT = {
     "azure": ("azure", Fault("status", "PUT", r"\.csv", times=None, skip=2, status=500), ["Azure", "Uploading"]),
     "managed": ("warehouse", Fault("status", "PUT", r"/api/2.0/fs/files/.*\.parquet", times=None, skip=2, status=503),
                 ["Databricks volume", "Uploading"]),
-    "warehouse": ("warehouse", Fault("status", "POST", r"^/sql/", rb"INSERT INTO", times=None, skip=1, status=503),
+    "warehouse": ("warehouse", Fault("status", "POST", r"^/sql/", rb"SELECT \* FROM", times=None, skip=1, status=503),
                   ["Databricks", "load"]),
 }
 

@@ -1,9 +1,12 @@
 """The Databricks loader: staged files → destination tables, by SQL on a warehouse.
 
-Each load commits once: INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION
-for an append that brings new columns. Two cases take more statements but still commit the rows once:
-an overwrite that brings new columns adds them first (a MERGE that inserts nothing), and staged CSV is
-read through a temporary table created before and dropped after the load.
+Each load commits once: a table's first load creates it from its rows (CREATE TABLE … AS SELECT), then
+INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION for an append that brings
+new columns, MERGE for a deduplicated stream (merge.py), MERGE … WHEN NOT MATCHED BY SOURCE … DELETE for the
+last load of a truncating refresh. Some cases take more statements but still commit the rows once: new
+columns a replacing or merging load brings are added first (a MERGE that inserts nothing), and staged CSV
+is read through a temporary table created before and dropped after the load. An unmanaged table's schema
+is read from its Delta log, a managed one's with SELECT … LIMIT 0.
 """
 from __future__ import annotations
 
