@@ -119,7 +119,8 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: 
     if replace or not exists:
         write_deltalake(uri, source, mode="overwrite" if exists else "error", schema_mode="overwrite" if exists else None,
                         storage_options=storage_options, description=description,
-                        configuration=None if exists else MERGED_TABLE)
+                        configuration=None if exists else MERGED_TABLE,
+                        target_file_size=int(MERGED_TABLE["delta.targetFileSize"]))
         return
     table = DeltaTable(uri, storage_options=storage_options)
     grows = bool({f.name for f in schema} - {f.name for f in table.schema().fields})

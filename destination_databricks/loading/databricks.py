@@ -36,6 +36,7 @@ def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
 
 
 GENERATION = "_airbyte_generation_id"
+LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
 
 @dataclass(frozen=True)
@@ -124,14 +125,25 @@ class DatabricksLoader:
             except SchemaNotFound:
                 listed[schema] = set()
 
+        def from_log(table: TableName) -> None:
+            location = self.location(table)
+            found = self.schema_at(location) if location and table.table.lower() in listed[table.schema] else None
+            if found is not None:
+                self._known[table] = canonical_schema(found)
+
         def read(table: TableName) -> None:
             self._known[table] = self._read(table, listed=table.table.lower() in listed[table.schema])
 
-        if self.concurrent_loads > 1 and len(tables) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.concurrent_loads, len(tables)), thread_name_prefix="schema") as pool:
-                list(pool.map(read, tables))
+        # First the Delta logs (object-store reads, not statements: more at once), then statements for the rest.
+        if len(tables) > 1:
+            with ThreadPoolExecutor(max_workers=min(LOG_READERS, len(tables)), thread_name_prefix="log") as pool:
+                list(pool.map(from_log, tables))
+        rest = [t for t in tables if t not in self._known]
+        if self.concurrent_loads > 1 and len(rest) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.concurrent_loads, len(rest)), thread_name_prefix="schema") as pool:
+                list(pool.map(read, rest))
         else:
-            for table in tables:
+            for table in rest:
                 read(table)
 
     def ensure_schema(self, schema: str) -> None:
