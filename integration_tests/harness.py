@@ -96,3 +96,25 @@ def stream_status(name: str, status: str, namespace: str | None = None) -> dict:
     descriptor = {"name": name, **({"namespace": namespace} if namespace else {})}
     return {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1_700_000_000_000,
                                        "stream_status": {"stream_descriptor": descriptor, "status": status}}}
+
+
+def client_venv(name: str, *packages: str) -> str:
+    """The python of a venv under .venvs/<name> with ``packages`` (a real client or source, kept apart from ours),
+    installed on first use. Test workers may ask at once: a file lock serialises the install, and a marker
+    written after pip succeeded (not the interpreter's existence) says it is ready."""
+    import fcntl
+    import subprocess
+    import sys
+
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venvs")
+    os.makedirs(root, exist_ok=True)
+    folder = os.path.join(root, name)
+    python, ready = os.path.join(folder, "bin", "python"), os.path.join(folder, ".installed")
+    with open(os.path.join(root, f".{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(ready):
+            subprocess.run([sys.executable, "-m", "venv", "--clear", folder], check=True)
+            subprocess.run([python, "-m", "pip", "install", "--quiet", *packages], check=True, timeout=900)
+            with open(ready, "w") as f:
+                f.write("\n".join(packages) + "\n")
+    return python

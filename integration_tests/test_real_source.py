@@ -7,12 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 
 import pytest
 
 from .destinations import LocalDestination
-from .harness import CONNECTOR, parse_stdout, write_json
+from .harness import CONNECTOR, client_venv, parse_stdout, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, ".venvs", "source-faker")
@@ -22,10 +21,7 @@ FAKER = os.path.join(VENV, "bin", "source-faker")
 @pytest.fixture(scope="module")
 def faker():
     """The source's console script, installed once into .venvs/ (about 40 s the first time)."""
-    if not os.path.exists(FAKER):
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-        subprocess.run([os.path.join(VENV, "bin", "python"), "-m", "pip", "install", "--quiet",
-                        "airbyte-source-faker==7.2.1"], check=True, timeout=600)
+    client_venv("source-faker", "airbyte-source-faker==7.2.1")
     return FAKER
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from .destinations import ManagedDestination
-from .harness import catalog, record, stream
+from .harness import catalog, client_venv, record, stream
 from .test_contract import sync
 from .test_vector_search import FAST, docs_stream, vector_config, workspace
 
@@ -20,22 +19,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENTS = os.path.join(ROOT, "integration_tests", "clients")
 
 
-def venv(name: str, *packages: str) -> str:
-    python = os.path.join(ROOT, ".venvs", name, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", os.path.dirname(os.path.dirname(python))], check=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", *packages], check=True, timeout=900)
-    return python
-
-
 @pytest.fixture(scope="module")
 def vectorsearch_python():
-    return venv("vectorsearch", "databricks-vectorsearch==0.81")
+    return client_venv("vectorsearch", "databricks-vectorsearch==0.81")
 
 
 @pytest.fixture(scope="module")
 def mem0_python():
-    return venv("mem0", "mem0ai==2.2.1", "databricks-sdk", "langchain==1.5.2", "langchain-core==1.8.3")
+    return client_venv("mem0", "mem0ai==2.2.1", "databricks-sdk", "langchain==1.5.2", "langchain-core==1.8.3")
 
 
 def last_json(stdout: str):
