@@ -73,7 +73,7 @@ def commit(
 def delete_generations_below(uri: str, minimum: int, *, storage_options: dict | None = None) -> None:
     """Delete rows of a generation below ``minimum`` and rows of no generation, in one commit (a truncate
     refresh). Files whose rows all go are removed whole; delta-rs rewrites a file that keeps some rows."""
-    from .loading.merge import older_generation
+    from .loading.merge import GENERATION, older_generation
 
     table = DeltaTable(uri, storage_options=storage_options)
     if GENERATION not in {f.name for f in table.schema().fields}:
@@ -81,8 +81,6 @@ def delete_generations_below(uri: str, minimum: int, *, storage_options: dict | 
     else:
         table.delete(older_generation(minimum, target=None))
 
-
-GENERATION = "_airbyte_generation_id"
 
 
 # A deduplicated table's files: delta-rs buffers a whole file's rows before writing it, in its merges too, so

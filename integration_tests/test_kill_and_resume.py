@@ -61,6 +61,16 @@ def run_until_killed(config_path, catalog_path, messages, kill_after_states, rng
     return cursors, proc.returncode
 
 
+def run_to_the_end(config_path, catalog_path, cursor: int) -> subprocess.CompletedProcess:
+    """The last run, resumed after ``cursor``, completes (no other sync runs here, so any other staging is a
+    dead sync's)."""
+    proc = subprocess.run([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path],
+                          input=lines(*messages_from(cursor)), capture_output=True,
+                          env={**os.environ, **ENV, "DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
+    return proc
+
+
 def test_killed_syncs_resume_without_losing_acknowledged_records(destination, tmp_path):
     rng = random.Random(7)
     config_path = write_json(tmp_path / "config.json", destination.config())
@@ -80,12 +90,7 @@ def test_killed_syncs_resume_without_losing_acknowledged_records(destination, tm
         if cursor >= N - 1:
             break
     assert kills >= 3, "the test must really kill the connector mid-sync"
-    # the last run completes
-    proc = subprocess.run([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path],
-                          input=lines(*messages_from(cursor)), capture_output=True,
-                          # no other sync runs here, so any other staging is a dead sync's
-                          env={**os.environ, **ENV, "DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})
-    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
+    proc = run_to_the_end(config_path, catalog_path, cursor)
     final = [json.loads(l) for l in proc.stdout.splitlines()]
     states = [m["state"]["stream"]["stream_state"]["cursor"] for m in final if m["type"] == "STATE"]
     assert states[-1] == N - 1
@@ -115,10 +120,7 @@ def test_killed_deduplicated_syncs_resume_without_losing_or_doubling_a_key(desti
         if cursor >= N - 1:
             break
     assert kills >= 3, "the test must really kill the connector mid-sync"
-    proc = subprocess.run([CONNECTOR, "write", "--config", config_path, "--catalog", catalog_path],
-                          input=lines(*messages_from(cursor)), capture_output=True,
-                          env={**os.environ, **ENV, "DESTINATION_DATABRICKS_STALE_STAGING_SECONDS": "0"})
-    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
+    run_to_the_end(config_path, catalog_path, cursor)
     rows = destination.rows("default", "events")
     assert sorted((r["key"], r["id"]) for r in rows) == sorted((k, max(i for i in range(N) if i % KEYS == k))
                                                                 for k in range(KEYS))

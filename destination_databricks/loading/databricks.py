@@ -24,7 +24,7 @@ from ..records.columns import AIRBYTE_SCHEMA
 from ..records.types import canonical_schema
 from ..staging.base import StagedTable
 from . import sql
-from .merge import Merge
+from .merge import GENERATION, Merge
 from .sql_client import SchemaNotFound, SqlClient, TableNotFound
 
 
@@ -35,7 +35,6 @@ def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
     return TableName(table.schema, f"_airbyte_tmp_{sync_id.replace('-', '')[:12]}_{load}_{table.table}"[:120])
 
 
-GENERATION = "_airbyte_generation_id"
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
 

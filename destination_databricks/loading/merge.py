@@ -33,9 +33,10 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def ordering(merge: Merge) -> list[tuple[str, bool]]:
-    """(column, nulls first) from oldest to newest: the order that decides which row of a key wins."""
-    return ([(merge.cursor, True)] if merge.cursor else []) + [(EMITTED, False), (ARRIVAL, False)]
+def ordering(merge: Merge) -> list[str]:
+    """The columns that decide which row of a key wins, most significant first (ascending: oldest first, a null
+    cursor oldest of all; emitted_at and the id are never null)."""
+    return ([merge.cursor] if merge.cursor else []) + [EMITTED, ARRIVAL]
 
 
 def latest_first(merge: Merge) -> str:
@@ -92,7 +93,7 @@ def latest_rows(key_tables: list, merge: Merge) -> dict:
     n = table.num_rows
     if n == 0:
         return {}
-    order = [(k, "ascending", "at_start") for k in merge.keys] + [(c, "ascending", "at_start") for c, _ in ordering(merge)]
+    order = [(k, "ascending", "at_start") for k in merge.keys] + [(c, "ascending", "at_start") for c in ordering(merge)]
     ranked = table.take(pc.sort_indices(table, sort_keys=order))  # a null cursor is oldest
     last = np.zeros(n, dtype=bool)
     last[-1] = True
