@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from .destinations import S3DatabricksDestination
+from .destinations import AzureDatabricksDestination, ManagedDestination, S3DatabricksDestination
 from .fault_proxy import Fault, FaultProxy
 from .harness import catalog, lines, record, run, stream, stream_state, write_json
 from .warehouse_fixture import local_warehouse
@@ -76,17 +76,26 @@ def statements(w: dict) -> list[str]:
         return json.loads(answer.read())["statements"]
 
 
-def test_each_stream_costs_one_statement_per_sync_on_s3(tmp_path, warehouse):
-    """The first sync creates each table with its rows (one CTAS); the next reads schemas from the Delta logs and
-    sends one INSERT per table. Besides: one SHOW TABLES per schema, and the schema's CREATE on a first sync."""
-    destination = S3DatabricksDestination(warehouse)
-    for n, extra in enumerate(([r"CREATE SCHEMA"], [])):
+@pytest.mark.parametrize("source", ["s3", "azure", "managed"])
+def test_each_stream_costs_one_statement_per_sync(tmp_path, source, request):
+    """The first sync creates each table with its rows (one CTAS, reading the staged files, CSV too); the next
+    finds every table's columns in its schema's listing and sends one INSERT per table. Besides: one SHOW TABLE
+    EXTENDED per schema, the schema's CREATE on a first sync, and on managed tables the staging volume's."""
+    warehouse = request.getfixturevalue("warehouse")
+    destination = {"s3": S3DatabricksDestination, "azure": AzureDatabricksDestination,
+                   "managed": ManagedDestination}[source](warehouse)
+    setup = ("SHOW TABLE EXTENDED", "CREATE SCHEMA", "CREATE VOLUME")
+    for n in range(2):
         before = len(statements(warehouse))
         result = sync(tmp_path, destination.config())
         assert result.returncode == 0, result.stdout[-3000:]
         sent = statements(warehouse)[before:]
-        per_table = [s for s in sent if not s.startswith(("SHOW TABLES", "CREATE SCHEMA"))]
+        per_table = [s for s in sent if not s.startswith(setup)]
         assert len(per_table) == len(STREAMS), f"sync {n + 1}: {sent}"
-        assert len(sent) == len(STREAMS) + 1 + len(extra)
+        expected = {"s3": (2, 1), "azure": (2, 1), "managed": (3, 3)}[source][n]  # CREATE … IF NOT EXISTS each sync
+        assert len(sent) - len(per_table) == expected, sent
+        assert sum(s.startswith("SHOW TABLE EXTENDED") for s in sent) == 1
         kind = "CREATE TABLE IF NOT EXISTS" if n == 0 else "INSERT INTO"
         assert all(s.startswith(kind) for s in per_table)
+    for name in STREAMS:
+        assert sorted(r["id"] for r in destination.rows("default", name)) == [0, 0, 1, 1]

@@ -143,7 +143,7 @@ def test_adopt_show_and_drop(env):
     client.execute(sql.create_schema(CATALOG, "s3"), "schema")
     client.execute(sql.adopt_table(CATALOG, table, location), "adopt")
     assert ids(client, table) == [5]
-    assert client.execute(sql.show_tables(CATALOG, "s3"), "show").column("tableName").to_pylist() == ["adopted"]
+    assert client.execute(sql.show_tables_extended(CATALOG, "s3"), "show").column("tableName").to_pylist() == ["adopted"]
     client.execute(sql.drop_table(CATALOG, table), "drop")
     client.execute(sql.drop_table(CATALOG, table), "drop again")  # IF EXISTS
     assert delta_files.read_schema(location, options) is not None  # unmanaged: the data stays
@@ -157,4 +157,4 @@ def test_rejected_statement_is_terminal_and_says_what_for(env):
     with pytest.raises(TableNotFound):
         client.execute(select_all(TableName("nope", "missing")), "read a missing table")
     with pytest.raises(SchemaNotFound):
-        client.execute(sql.show_tables(CATALOG, "nope"), "list the tables of a missing schema")
+        client.execute(sql.show_tables_extended(CATALOG, "nope"), "list the tables of a missing schema")

@@ -4,13 +4,12 @@ Each load commits once: a table's first load creates it from its rows (CREATE TA
 INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION for an append that brings
 new columns, MERGE for a deduplicated stream (merge.py), MERGE … WHEN NOT MATCHED BY SOURCE … DELETE for the
 last load of a truncating refresh. Some cases take more statements but still commit the rows once: new
-columns a replacing or merging load brings are added first (a MERGE that inserts nothing), and staged CSV
-is read through a temporary table created before and dropped after the load. An unmanaged table's schema
-is read from its Delta log, a managed one's with SELECT … LIMIT 0.
+columns a replacing or merging load brings are added first (a MERGE that inserts nothing). Staged CSV is
+read by the load's statement itself (`read_files`). Existing tables' schemas come with the listing of their
+schema (SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta log or SELECT … LIMIT 0.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,16 +22,9 @@ from ..naming import TableName, sanitize
 from ..records.columns import AIRBYTE_SCHEMA
 from ..records.types import canonical_schema
 from ..staging.base import StagedTable
-from . import sql
+from . import listing, sql
 from .merge import GENERATION, Merge
 from .sql_client import SchemaNotFound, SqlClient, TableNotFound
-
-
-def temporary_table(table: TableName, sync_id: str, location: str) -> TableName:
-    """The temporary CSV table of one load: named by the sync and the load's own folder, so a retried CREATE
-    (IF NOT EXISTS) finds its own table and never one of another load whose DROP failed."""
-    load = hashlib.sha256(location.encode()).hexdigest()[:8]
-    return TableName(table.schema, f"_airbyte_tmp_{sync_id.replace('-', '')[:12]}_{load}_{table.table}"[:120])
 
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
@@ -54,7 +46,7 @@ class _Load:
 class DatabricksLoader:
     def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
                  schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
-                 sync_id: str = "", concurrency: int = 1):
+                 concurrency: int = 1):
         """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
         ``concurrency``: how many statements may run at once (loads of different tables, schema reads)."""
         self._connect = connect
@@ -64,7 +56,6 @@ class DatabricksLoader:
         self.schema_at = schema_at  # the Delta schema at a location, if a table is there
         self.schemas = schemas
         self.csv_options = csv_options or {}
-        self.sync_id = sync_id
         self._known: dict[TableName, pa.Schema | None] = {}
         self.change_data_feed: set[TableName] = set()  # tables created with Change Data Feed on (Vector Search)
         self._created_schemas: set[str] = set()
@@ -112,31 +103,47 @@ class DatabricksLoader:
             return self._columns(table)
         return None
 
-    def prefetch(self, tables: Iterable[TableName]) -> None:
-        """Read the schemas of ``tables`` before any input, in few statements: one listing per schema, then the
-        columns of the tables that exist, ``concurrency`` at a time (a statement costs about a second)."""
-        tables = [t for t in dict.fromkeys(tables) if t not in self._known]
-        listed: dict[str, set[str]] = {}
-        for schema in sorted({t.schema for t in tables}):
-            try:
-                answer = self.client.execute(sql.show_tables(self.catalog, schema), f"list the tables of {schema}")
-                listed[schema] = {name.lower() for name in answer.column("tableName").to_pylist()}
-            except SchemaNotFound:
-                listed[schema] = set()
+    def _listing(self, schema: str) -> dict[str, pa.Schema | None]:
+        """The tables of ``schema`` (lower-cased names) and the columns each has, from one statement; a table's
+        schema is None when the listing does not spell it in full (its columns are then read another way)."""
+        try:
+            answer = self.client.execute(sql.show_tables_extended(self.catalog, schema), f"list the tables of {schema}")
+        except SchemaNotFound:
+            return {}
+        return {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
 
-        def from_log(table: TableName) -> None:
+    def prefetch(self, tables: Iterable[TableName]) -> None:
+        """Read the schemas of ``tables`` before any input, in few statements: one listing per schema, which
+        carries the columns of every table in it; only a table the listing does not spell out costs more (its
+        Delta log, or a statement), and a table not listed is looked for at its location (an object-store read)."""
+        tables = [t for t in dict.fromkeys(tables) if t not in self._known]
+        listed = {schema: self._listing(schema) for schema in sorted({t.schema for t in tables})}
+        unlisted: list[TableName] = []
+        for table in tables:
+            name = table.table.lower()
+            if name not in listed[table.schema]:
+                unlisted.append(table)
+            elif listed[table.schema][name] is not None:
+                self._known[table] = canonical_schema(listed[table.schema][name])
+        orphans: set[TableName] = set()  # not listed, but Delta data is at the table's location: adopted below
+
+        def look(table: TableName) -> None:
             location = self.location(table)
-            found = self.schema_at(location) if location and table.table.lower() in listed[table.schema] else None
-            if found is not None:
-                self._known[table] = canonical_schema(found)
+            if location and self.schema_at(location) is not None:
+                orphans.add(table)
+            else:
+                self._known[table] = None
+
+        if len(unlisted) > 1:
+            with ThreadPoolExecutor(max_workers=min(LOG_READERS, len(unlisted)), thread_name_prefix="log") as pool:
+                list(pool.map(look, unlisted))
+        else:
+            for table in unlisted:
+                look(table)
 
         def read(table: TableName) -> None:
-            self._known[table] = self._read(table, listed=table.table.lower() in listed[table.schema])
+            self._known[table] = self._read(table, listed=table not in orphans)
 
-        # First the Delta logs (object-store reads, not statements: more at once), then statements for the rest.
-        if len(tables) > 1:
-            with ThreadPoolExecutor(max_workers=min(LOG_READERS, len(tables)), thread_name_prefix="log") as pool:
-                list(pool.map(from_log, tables))
         rest = [t for t in tables if t not in self._known]
         if self.concurrent_loads > 1 and len(rest) > 1:
             with ThreadPoolExecutor(max_workers=min(self.concurrent_loads, len(rest)), thread_name_prefix="schema") as pool:
@@ -174,24 +181,13 @@ class DatabricksLoader:
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
-        if staged.format == "csv":
-            self._load_csv(load)
+        if staged.format == "csv":  # read in the load's own statement, typed like the table
+            self._load_from(sql.csv_files(staged.location, staged.schema, self.csv_options), load)
         elif staged.format == "parquet":
             self._load_from(sql.parquet_path(staged.location), load)
         else:
             self._load_from(sql.delta_path(staged.location), load)
         self._known[table] = canonical_schema(staged.schema)
-
-    def _load_csv(self, load: "_Load") -> None:
-        """Staged CSV is read through a temporary table typed like the destination, dropped afterwards."""
-        table, staged = load.staged.table, load.staged
-        tmp = temporary_table(table, self.sync_id, staged.location)
-        self.client.execute(sql.create_csv_table(self.catalog, tmp, staged.schema, staged.location, self.csv_options),
-                            f"read the staged CSV of {table}")
-        try:
-            self._load_from(sql.table_ref(self.catalog, tmp), load)
-        finally:
-            self.client.execute(sql.drop_table(self.catalog, tmp), f"drop the temporary table of {table}")
 
     def _load_from(self, source: str, load: "_Load") -> None:
         """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""
@@ -241,15 +237,11 @@ class DatabricksLoader:
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
         for schema in sorted(self.schemas):
-            try:
-                listing = self.client.execute(sql.show_tables(self.catalog, schema), f"list the tables of {schema}")
-            except SchemaNotFound:
-                continue
-            for name in sorted(listing.column("tableName").to_pylist()):
+            for name, columns in sorted(self._listing(schema).items()):
                 if name.startswith(("_airbyte_tmp_", "_airbyte_connection_test_")):
                     continue  # the connector's own scratch tables, not streams
                 table = TableName(schema, name)
-                found[table] = self._columns(table)
+                found[table] = canonical_schema(columns) if columns is not None else self._columns(table)
         return found
 
     def ensure_volume(self, schema: str, volume: str) -> None:

@@ -121,11 +121,11 @@ def overwrite(catalog: str, table: TableName, source: str) -> str:
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} SELECT * FROM {source}"
 
 
-def create_csv_table(catalog: str, table: TableName, schema: pa.Schema, location: str, options: dict[str, str]) -> str:
-    """A temporary table over staged CSV files, typed as the destination table is; safe to run twice."""
-    opts = ", ".join(f"{quote(k)} {literal(v)}" for k, v in options.items())
-    return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING CSV "
-            f"LOCATION {literal(location)} OPTIONS ({opts})")
+def csv_files(location: str, schema: pa.Schema, options: dict[str, str]) -> str:
+    """The staged CSV files of a load folder as a source of rows typed like ``schema`` (Databricks' read_files;
+    only the named columns, so a rescued-data column the reader may add never reaches the table)."""
+    opts = "".join(f", {k} => {literal(v)}" for k, v in {"format": "csv", "schema": column_list(schema), **options}.items())
+    return f"(SELECT {', '.join(quote(n) for n in schema.names)} FROM read_files({literal(location)}{opts}))"
 
 
 def add_columns_from(catalog: str, table: TableName, source: str) -> str:
@@ -148,8 +148,9 @@ def drop_table(catalog: str, table: TableName) -> str:
     return f"DROP TABLE IF EXISTS {table_ref(catalog, table)}"
 
 
-def show_tables(catalog: str, schema: str) -> str:
-    return f"SHOW TABLES IN {quote(catalog)}.{quote(schema)}"
+def show_tables_extended(catalog: str, schema: str) -> str:
+    """Every table of the schema with its columns (in its `information`, Spark's tree notation)."""
+    return f"SHOW TABLE EXTENDED IN {quote(catalog)}.{quote(schema)} LIKE '*'"
 
 
 def delete_generations_below(catalog: str, table: TableName, minimum: int, has_column: bool = True) -> str:

@@ -9,6 +9,7 @@ column the stream now types otherwise, strings as they are and other values as J
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -131,6 +132,77 @@ def of_existing(arrow_type: pa.DataType, proposed_kind: str | None, proposed_typ
         return "absent"  # e.g. a STRUCT added by another tool: the stream never fills it
     raise ConfigError(f"{where} has type {arrow_type}, which this connector cannot write values into; "
                       "drop or rename that column, or leave the property out of the stream.")
+
+
+# A warehouse's spelling of column types (Spark's `long`, SQL's `bigint`, …) → Arrow, for schemas read from
+# listings (loading/listing.py); read back through `of_existing` like any other engine's types.
+_SPARK_TYPES = {
+    **{name: pa.int64() for name in ("long", "bigint")}, **{name: pa.int32() for name in ("integer", "int")},
+    **{name: pa.int16() for name in ("short", "smallint")}, **{name: pa.int8() for name in ("byte", "tinyint")},
+    **{name: pa.float32() for name in ("float", "real")}, "double": pa.float64(), "string": pa.string(),
+    "boolean": pa.bool_(), "date": pa.date32(), "binary": pa.binary(),
+    **{name: TIMESTAMP_TYPE for name in ("timestamp", "timestamp_ntz", "timestamp_ltz")},
+}
+_SPARK_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+_SPARK_TEXT = re.compile(r"(?:var)?char\(\d+\)")
+
+
+def of_spark(spelled: str) -> pa.DataType | None:
+    """``bigint``, ``decimal(38,9)``, ``array<float>``, ``struct<a:int,b:string>``, ``map<string,bigint>`` → Arrow;
+    None for a type not known here (the caller then asks the engine another way)."""
+    text = spelled.strip()
+    try:
+        arrow, rest = _spark_type(text, text.lower(), 0)
+    except (ValueError, IndexError):
+        return None
+    return arrow if rest == len(text) else None
+
+
+def _spark_type(text: str, low: str, at: int) -> tuple[pa.DataType, int]:
+    """The type spelled at ``at`` (``low``: the text in lower case, for type words; names keep their case)."""
+    for container in ("array<", "map<", "struct<"):
+        if low.startswith(container, at):
+            at += len(container)
+            if container == "array<":
+                element, at = _spark_type(text, low, at)
+                parts: list = [element]
+            elif container == "map<":
+                key, at = _spark_type(text, low, at)
+                if text[at] != ",":
+                    raise ValueError(text)
+                value, at = _spark_type(text, low, at + 1)
+                parts = [key, value]
+            else:
+                parts = []
+                while True:
+                    colon = text.index(":", at)
+                    name = text[at:colon].strip().strip("`")
+                    child, at = _spark_type(text, low, colon + 1)
+                    parts.append(pa.field(name, child))
+                    if text[at] != ",":
+                        break
+                    at += 1
+            if text[at] != ">":
+                raise ValueError(text)
+            arrow = (pa.list_(parts[0]) if container == "array<" else pa.map_(parts[0], parts[1])
+                     if container == "map<" else pa.struct(parts))
+            return arrow, at + 1
+    end = at
+    depth = 0
+    while end < len(text) and (depth or text[end] not in ",>"):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        end += 1
+    word = low[at:end].strip()
+    decimal = _SPARK_DECIMAL.fullmatch(word)
+    if decimal:
+        return pa.decimal128(int(decimal.group(1)), int(decimal.group(2))), end
+    if word == "decimal":
+        return pa.decimal128(10, 0), end
+    if _SPARK_TEXT.fullmatch(word):
+        return pa.string(), end
+    if word not in _SPARK_TYPES:
+        raise ValueError(word)
+    return _SPARK_TYPES[word], end
 
 
 def sql_type(arrow_type: pa.DataType) -> str:

@@ -1,5 +1,5 @@
 """Azure Blob Storage + Databricks: staged as CSV in the container (`<sync id>/<schema>/<table>/load_<n>/part_<n>.csv`,
-written with the SAS token), loaded through a temporary CSV table into unmanaged tables at
+written with the SAS token), read by the load's statement (read_files) into unmanaged tables at
 `abfss://<container>@<account>.dfs.<domain>/<schema>/<table>`.
 """
 from __future__ import annotations
@@ -95,17 +95,17 @@ def azure_error(exc: Exception, storage: AzureStorage, action: str) -> ConfigErr
 class AzureSource(DataSource):
     storage: AzureStorage
 
-    def loader(self, sync_id: str = "", *, patient: bool = True):
+    def loader(self, *, patient: bool = True):
         def location(table: TableName) -> str:
             return abfss(self.storage, f"{table.schema}/{table.table}")
 
         # A table whose name is gone is created anew; Delta data left at its location is not read from here.
-        return warehouse.loader(self.config, location, patient=patient, csv_options=CSV_OPTIONS, sync_id=sync_id)
+        return warehouse.loader(self.config, location, patient=patient, csv_options=CSV_OPTIONS)
 
     def connect(self, sync_id: str):
         namer = sync_namer(DEFAULT_PATTERN, sync_id, extension="csv")
         stager = RemoteStager(AzureStore(self.storage), sync_id, namer, csv_bytes, "csv")
-        return warehouse.remote_sync(self.config, stager, self.loader(sync_id))
+        return warehouse.remote_sync(self.config, stager, self.loader())
 
     def check(self) -> None:
         check_id = uuid.uuid4().hex

@@ -117,6 +117,17 @@ CONCURRENT_APPEND = ("[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Files
 _LIQUID_CLUSTERING = re.compile(r"(?<= USING DELTA) CLUSTER BY \((?:`(?:[^`]|``)*`(?:, )?)+\)")
 
 
+# read_files(path, format => …, schema => …, option => …), Databricks' file reader, is not in the engine; the
+# stand-in reads the files with the same format, schema and options through the engine's DataFrame reader into
+# a temporary view, and the statement reads that view instead (README, "not verified locally").
+_READ_FILES = re.compile(r"read_files\('((?:[^'\\]|\\.)*)'((?:, \w+ => '(?:[^'\\]|\\.)*')*)\)")
+_OPTION = re.compile(r", (\w+) => '((?:[^'\\]|\\.)*)'")
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 class WarehouseService:
     """The TCLIService handler. One Spark Connect session, like one shared metastore."""
 
@@ -193,8 +204,13 @@ class WarehouseService:
             statement = self.volumes.resolve(statement)
         try:
             with self.lock:
-                frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
-                table = frame.toArrow()
+                statement, views = self._read_files(statement)
+                try:
+                    frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+                    table = frame.toArrow()
+                finally:
+                    for view in views:
+                        self.spark.catalog.dropTempView(view)
             for conflict in self.conflicts:
                 if conflict["times"] > 0 and conflict["match"] in statement:
                     conflict["times"] -= 1
@@ -204,6 +220,22 @@ class WarehouseService:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.info("statement failed: %s -> %s", statement[:200], message)
             return _Operation(None, message)
+
+    def _read_files(self, statement: str) -> tuple[str, list[str]]:
+        """Each read_files(…) call → a temporary view of the same files (the caller holds the lock)."""
+        views: list[str] = []
+
+        def view(match: re.Match) -> str:
+            options = {key: _unescape(value) for key, value in _OPTION.findall(match.group(2))}
+            reader = self.spark.read.format(options.pop("format", "parquet"))
+            if "schema" in options:
+                reader = reader.schema(options.pop("schema"))
+            name = f"_read_files_{uuid.uuid4().hex}"
+            reader.options(**options).load(_unescape(match.group(1))).createOrReplaceTempView(name)
+            views.append(name)
+            return f"`{name}`"
+
+        return _READ_FILES.sub(view, statement), views
 
     def ExecuteStatement(self, req):
         if req.sessionHandle.sessionId.guid not in self.sessions:
