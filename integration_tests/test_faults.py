@@ -86,7 +86,7 @@ def _transient(kind: str) -> list[tuple[str, Fault]]:
     return faults + [
         # A load is CREATE TABLE … AS SELECT (the first) or INSERT INTO … SELECT (the others).
         ("warehouse", Fault("status", body=rb"INSERT INTO", status=503, **statement)),
-        ("warehouse", Fault("reset", body=rb"SHOW TABLES", **statement)),  # the schema read ahead of the input
+        ("warehouse", Fault("reset", body=rb"SHOW TABLE EXTENDED", **statement)),  # the schema read ahead of the input
         ("warehouse", Fault("cut", body=rb"CREATE TABLE IF NOT EXISTS", **statement)),
         ("warehouse", Fault("slow", body=rb"SELECT \* FROM", skip=1, delay=1.5, **statement)),
     ]
