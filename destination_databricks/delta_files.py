@@ -97,9 +97,9 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: 
     import pyarrow.parquet as pq
     from deltalake import write_deltalake
 
-    from .loading.merge import EMITTED, ARRIVAL, is_deleted, key_match, latest_rows, older, older_generation
+    from .loading.merge import EMITTED, is_deleted, key_match, latest_rows, older, older_generation
 
-    wanted = list(dict.fromkeys(merge.keys + ((merge.cursor,) if merge.cursor else ()) + (EMITTED, ARRIVAL)))
+    wanted = list(dict.fromkeys(merge.keys + ((merge.cursor,) if merge.cursor else ()) + (EMITTED,)))
     winners = latest_rows([pq.read_table(f, columns=wanted) for f in files], merge)
     exists = DeltaTable.is_deltatable(uri, storage_options=storage_options)
     drop_deleted = (replace or not exists) and merge.deletes

@@ -204,11 +204,15 @@ def test_latest_rows_per_key_follow_cursor_then_emitted_at_then_arrival():
     from destination_databricks.loading.merge import Merge, latest_rows
 
     merge = Merge(keys=("id",), cursor="c", deleted=None)
-    t = lambda ids, cs, es, arr: pa.table({"id": ids, "c": pa.array(cs, pa.int64()), "_airbyte_emitted_at": es,  # noqa: E731
-                                           "_airbyte_ab_id": arr})
-    first = t([1, 1, 2, 3], [5, 4, None, 1], [1, 9, 1, 1], ["a", "b", "c", "d"])
-    second = t([1, 2, 3, 3], [5, 1, 1, 1], [1, 1, 2, 2], ["e", "f", "g", "h"])
+    t = lambda ids, cs, es: pa.table({"id": ids, "c": pa.array(cs, pa.int64()), "_airbyte_emitted_at": es})  # noqa: E731
+    # Arrival is the files' order, then each file's rows (a..d, then e..h); the id column is not read.
+    first = t([1, 1, 2, 3], [5, 4, None, 1], [1, 9, 1, 1])
+    second = t([1, 2, 3, 3], [5, 1, 1, 1], [1, 1, 2, 2])
     winners = latest_rows([first, second], merge)
     # id 1: cursor 5 twice, emitted_at tie → the later arrival ("e"); id 2: a null cursor is oldest → "f";
     # id 3: emitted_at 2 beats 1, then arrival "h" beats "g".
     assert {f: list(rows) for f, rows in winners.items()} == {1: [0, 1, 3]}
+    # Ties in every ordering column within one file and across three: the last arrival wins.
+    same = [t([7, 7], [1, 1], [1, 1]), t([7], [1], [1]), t([7, 8, 7], [1, 1, 1], [1, 1, 1])]
+    assert {f: list(rows) for f, rows in latest_rows(same, merge).items()} == {2: [1, 2]}
+    assert latest_rows([t([], [], [])], merge) == {}

@@ -73,35 +73,31 @@ def is_deleted(merge: Merge, source: str = "s") -> str:
 
 
 def latest_rows(key_tables: list, merge: Merge) -> dict:
-    """Which rows win, per file: ``key_tables[i]`` holds file i's key, cursor, emitted_at and id columns.
+    """Which rows win, per file: ``key_tables[i]`` holds file i's key, cursor and emitted_at columns.
 
-    The same rule as the SQL window (newest per key), over the whole load at once, with only these few
-    columns in memory; the files themselves are then read one at a time.
+    The same rule as the SQL window (newest per key), over the whole load at once, with only these few columns
+    in memory; the files themselves are then read one at a time. Arrival order is the files' order and each
+    file's row order (record ids increase within a sync in that order), so the id column is not read: a stable
+    sort by cursor and emitted_at leaves equal rows in arrival order, and a key's last row there wins.
     """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    parts = []
-    for i, table in enumerate(key_tables):
-        n = table.num_rows
-        parts.append(table.append_column("_file", pa.array(np.full(n, i, dtype=np.int32)))
-                     .append_column("_row", pa.array(np.arange(n, dtype=np.int64))))
-    if not parts:
-        return {}
-    table = pa.concat_tables(parts)
-    n = table.num_rows
+    sizes = [t.num_rows for t in key_tables]
+    n = sum(sizes)
     if n == 0:
         return {}
-    order = [(k, "ascending", "at_start") for k in merge.keys] + [(c, "ascending", "at_start") for c in ordering(merge)]
-    ranked = table.take(pc.sort_indices(table, sort_keys=order))  # a null cursor is oldest
-    last = np.zeros(n, dtype=bool)
-    last[-1] = True
-    for k in merge.keys:  # the last row of each run of equal keys is the key's newest
-        column = ranked.column(k)
-        changed = pc.fill_null(pc.not_equal(column.slice(1), column.slice(0, n - 1)), True)
-        last[:-1] |= changed.to_numpy(zero_copy_only=False)
-    won = ranked.filter(pa.array(last))
-    files = won.column("_file").to_numpy()
-    rows = won.column("_row").to_numpy()
-    return {int(f): np.sort(rows[files == f]) for f in np.unique(files)}
+    table = pa.concat_tables(key_tables)  # the files' chunks as they are, no copy
+    order = [(c, "ascending", "at_start") for c in ordering(merge) if c != ARRIVAL]  # a null cursor is oldest
+    ranked = pc.sort_indices(table, sort_keys=order).to_numpy()  # stable
+    position = np.empty(n, dtype=np.int64)
+    position[ranked] = np.arange(n, dtype=np.int64)  # each row's place in the order, newest last
+    rank = "\x00position"  # a name no column can have
+    keys = pa.table([table.column(k) for k in merge.keys] + [pa.array(position)], names=[*merge.keys, rank])
+    newest = keys.group_by(list(merge.keys)).aggregate([(rank, "max")]).column(f"{rank}_max").to_numpy()
+    won = np.sort(ranked[newest])  # rows of the whole load, in order
+    offsets = np.cumsum([0] + sizes)
+    files = np.searchsorted(offsets, won, side="right") - 1
+    rows = won - offsets[files]
+    return {int(f): rows[files == f] for f in np.unique(files)}
