@@ -215,4 +215,5 @@ def test_latest_rows_per_key_follow_cursor_then_emitted_at_then_arrival():
     # Ties in every ordering column within one file and across three: the last arrival wins.
     same = [t([7, 7], [1, 1], [1, 1]), t([7], [1], [1]), t([7, 8, 7], [1, 1, 1], [1, 1, 1])]
     assert {f: list(rows) for f, rows in latest_rows(same, merge).items()} == {2: [1, 2]}
+    assert all(rows.dtype == "int64" for rows in latest_rows(same, merge).values())  # indices for take()
     assert latest_rows([t([], [], [])], merge) == {}

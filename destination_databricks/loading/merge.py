@@ -90,7 +90,7 @@ def latest_rows(key_tables: list, merge: Merge) -> dict:
         return {}
     table = pa.concat_tables(key_tables)  # the files' chunks as they are, no copy
     order = [(c, "ascending", "at_start") for c in ordering(merge) if c != ARRIVAL]  # a null cursor is oldest
-    ranked = pc.sort_indices(table, sort_keys=order).to_numpy()  # stable
+    ranked = pc.sort_indices(table, sort_keys=order).to_numpy().astype(np.int64)  # stable (uint64 as given)
     position = np.empty(n, dtype=np.int64)
     position[ranked] = np.arange(n, dtype=np.int64)  # each row's place in the order, newest last
     rank = "\x00position"  # a name no column can have
