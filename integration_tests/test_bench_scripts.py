@@ -31,7 +31,8 @@ def test_warehouse_script_runs_and_counts_statements(capsys):
 
     rows = warehouse.main(["--streams", "2", "--records-per-stream", "3", "--statement-seconds", "0.05"])
     assert [(r[0], r[1], r[2]) for r in rows] == [("s3", "2", "first"), ("s3", "2", "second")]
-    assert all(int(r[4]) >= 2 for r in rows)  # at least one load per stream reached the warehouse
+    assert all(int(r[5]) >= 2 for r in rows)  # at least one load per stream reached the warehouse
+    assert all(0 < float(r[4]) <= float(r[3]) for r in rows)  # the engine's share of the sync's time
     assert "per stream" in capsys.readouterr().out
 
 

@@ -148,6 +148,7 @@ class WarehouseService:
         # concurrent commits, i.e. what our execution sees when a replay of it on another session won.
         self.conflicts: list[dict] = []
         self.ignored_clauses = 0  # CLUSTER BY clauses taken out of CREATE TABLE statements (the engine has none)
+        self.engine_seconds = 0.0  # time the engine spent running statements (one at a time, under the lock)
         self.vector_search = None  # optional: vector_search.VectorSearch (it records Change Data Feed)
 
     # sessions ---------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ class WarehouseService:
 
     def stats(self) -> dict:
         return {"statements": len(self.statements), "max_in_flight": self.max_in_flight,
-                "ignored_clauses": self.ignored_clauses}
+                "ignored_clauses": self.ignored_clauses, "engine_seconds": round(self.engine_seconds, 3)}
 
     def _run(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
@@ -204,6 +205,7 @@ class WarehouseService:
             statement = self.volumes.resolve(statement)
         try:
             with self.lock:
+                started = time.perf_counter()
                 statement, views = self._read_files(statement)
                 try:
                     frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
@@ -211,6 +213,7 @@ class WarehouseService:
                 finally:
                     for view in views:
                         self.spark.catalog.dropTempView(view)
+                    self.engine_seconds += time.perf_counter() - started
             for conflict in self.conflicts:
                 if conflict["times"] > 0 and conflict["match"] in statement:
                     conflict["times"] -= 1
