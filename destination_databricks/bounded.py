@@ -1,5 +1,6 @@
-"""A thread pool that takes at most ``depth`` pending tasks: the one way work is handed to background threads,
-so a slow stage slows the sync down instead of growing its memory."""
+"""A thread pool that takes at most ``depth`` pending tasks (and, given a budget, tasks of at most that many
+bytes in all): the one way work is handed to background threads, so a slow stage slows the sync down instead
+of growing its memory."""
 from __future__ import annotations
 
 import threading
@@ -8,24 +9,45 @@ from typing import Any, Callable
 
 
 class BoundedExecutor:
-    def __init__(self, workers: int, depth: int, name: str):
+    def __init__(self, workers: int, depth: int, name: str, budget: int | None = None):
+        """``budget``: the most bytes the pending tasks may hold together (a task's ``weight``); a task heavier
+        than the whole budget still runs, alone."""
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._slots = threading.BoundedSemaphore(depth)
+        self._depth = depth
+        self._budget = budget
+        self._pending = 0
+        self._bytes = 0
+        self._changed = threading.Condition()
 
-    def submit(self, task: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-        """Run ``task`` on a worker; blocks while ``depth`` tasks are pending."""
-        self._slots.acquire()
+    def _fits(self, weight: int) -> bool:
+        if self._pending >= self._depth:
+            return False
+        return self._budget is None or self._pending == 0 or self._bytes + weight <= self._budget
+
+    def submit(self, task: Callable[..., Any], *args: Any, weight: int = 0, **kwargs: Any) -> Future:
+        """Run ``task`` on a worker; blocks while ``depth`` tasks are pending, or while ``weight`` more bytes
+        would exceed the budget."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._fits(weight))
+            self._pending += 1
+            self._bytes += weight
+
+        def done() -> None:
+            with self._changed:
+                self._pending -= 1
+                self._bytes -= weight
+                self._changed.notify_all()
 
         def run() -> Any:
             try:
                 return task(*args, **kwargs)
             finally:
-                self._slots.release()
+                done()
 
         try:
             return self._pool.submit(run)
         except BaseException:
-            self._slots.release()
+            done()
             raise
 
     def close(self, cancel: bool = False) -> None:

