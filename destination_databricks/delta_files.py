@@ -125,7 +125,9 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge, replace: 
     if grows:  # first, so the key condition can name a key column the table gains now
         table.alter.add_columns([f for f in Schema.from_arrow(schema).fields
                                  if f.name not in {g.name for g in table.schema().fields}])
-    merger = table.merge(source, key_match(merge), source_alias="s", target_alias="t")
+    # Not streamed: delta-rs then reads the source's key ranges and skips the table's files outside them (a
+    # first sync's new keys touch no file; streamed, a merge of 300 k new keys into 3 M rows peaked at 1.7 GB).
+    merger = table.merge(source, key_match(merge), source_alias="s", target_alias="t", streamed_exec=False)
     old = older(merge)
     if merge.deletes:
         merger = merger.when_matched_delete(predicate=f"{is_deleted(merge)} AND NOT {old}")

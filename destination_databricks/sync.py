@@ -42,6 +42,7 @@ class Tuning:
     batch_rows: int = 200_000
     commit_bytes: int = 256 << 20  # append: commit once this much input is uncommitted…
     commit_seconds: float = 30.0  # …or this long has passed, whichever comes first
+    dedup_commit_bytes: int = 0  # append_dedup input that makes a commit due (0: the loader's choice, else commit_bytes)
 
     @classmethod
     def from_env(cls) -> "Tuning":
@@ -53,6 +54,7 @@ class Tuning:
             batch_rows=_env_int(p + "BATCH_ROWS", d.batch_rows),
             commit_bytes=_env_int(p + "COMMIT_BYTES", d.commit_bytes),
             commit_seconds=float(os.environ.get(p + "COMMIT_SECONDS") or d.commit_seconds),
+            dedup_commit_bytes=_env_int(p + "DEDUP_COMMIT_BYTES", d.dedup_commit_bytes),
         )
 
 
@@ -140,6 +142,7 @@ class Sync:
         self.received: dict[StreamKey, int] = {}
         self.dirty: set[StreamKey] = set()  # append streams with records not yet committed
         self.uncommitted_bytes = 0
+        self.uncommitted_dedup_bytes = 0  # of append_dedup streams: a loader may want their loads smaller
         self.last_commit = time.monotonic()
         self.last_commit_took = 0.0
         self.records = 0
@@ -202,6 +205,8 @@ class Sync:
                 self.uncommitted_bytes += size
                 if not stream.plan.mode.replaces:
                     self.dirty.add(key)
+                    if stream.plan.mode.dedup:
+                        self.uncommitted_dedup_bytes += size
                 meta = record.get("meta")
                 changes = meta.get("changes") if meta.__class__ is dict else None
                 try:
@@ -321,8 +326,11 @@ class Sync:
         # Commit rounds may not take more than a third of the time: with 10,000 streams one round is
         # 20,000 Delta commits, and a fixed 30 s interval left the sync doing nothing else.
         interval = max(self.tuning.commit_seconds, 2 * self.last_commit_took)
+        dedup_bytes = (self.tuning.dedup_commit_bytes or getattr(self.loader, "dedup_commit_bytes", None)
+                       or self.tuning.commit_bytes)
         return bool(self.dirty) and (
             self.uncommitted_bytes >= self.tuning.commit_bytes
+            or self.uncommitted_dedup_bytes >= min(dedup_bytes, self.tuning.commit_bytes)
             or time.monotonic() - self.last_commit >= interval
         )
 
@@ -330,7 +338,7 @@ class Sync:
         started = time.monotonic()
         committed = self._load([self.streams[key] for key in sorted(self.dirty, key=str)])
         self.dirty.clear()
-        self.uncommitted_bytes = 0
+        self.uncommitted_bytes = self.uncommitted_dedup_bytes = 0
         self.last_commit = time.monotonic()
         self.last_commit_took = self.last_commit - started
         self._release()

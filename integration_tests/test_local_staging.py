@@ -30,3 +30,33 @@ def test_staged_parquet_files_carry_the_avro_schema_and_become_the_tables_files(
     assert avro["fields"][6]["type"][1]["type"] == "record"
     _, metadata = read_delta(str(root / "default" / "s"))
     assert metadata["description"] == "Created from stream s"
+
+
+def test_deduplicated_loads_commit_at_their_own_smaller_input_size(tmp_path):
+    """A merge holds its load's rows in memory, so append_dedup input makes a commit due sooner than append input
+    (DeltaRsLoader.dedup_commit_bytes, 64 MiB; here a few bytes): each STATE after dedup records is a commit."""
+    from deltalake import DeltaTable
+
+    from .harness import stream_state
+
+    out = tmp_path / "out"
+    config = write_json(tmp_path / "config.json", {"data_source": {"data_source_type": "LOCAL", "local_path": str(out)}})
+    key = {"primary_key": [["id"]], "cursor_field": ["n"]}
+    cat = write_json(tmp_path / "catalog.json", catalog(
+        stream("merged", {"id": {"type": "integer"}, "n": {"type": "integer"}}, mode="append_dedup", **key),
+        stream("plain", {"id": {"type": "integer"}})))
+    messages = []
+    for n in range(3):
+        messages += [record("merged", {"id": 1, "n": n}), record("plain", {"id": n}), stream_state("merged", n)]
+    env = {"DESTINATION_DATABRICKS_DEDUP_COMMIT_BYTES": "1", "DESTINATION_DATABRICKS_COMMIT_SECONDS": "3600"}
+    result = run(["write", "--config", config, "--catalog", cat], lines(*messages), env=env)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert len(DeltaTable(str(out / "default" / "merged")).history()) == 3  # one commit per STATE
+    assert read_delta(str(out / "default" / "merged"))[0].column("n").to_pylist() == [2]
+    assert [s["stream"]["stream_state"] for s in result.states] == [{"cursor": n} for n in range(3)]
+    # Without the smaller size, nothing is due before the end: one commit of the newest row.
+    again = tmp_path / "again"
+    config = write_json(tmp_path / "config2.json", {"data_source": {"data_source_type": "LOCAL", "local_path": str(again)}})
+    result = run(["write", "--config", config, "--catalog", cat], lines(*messages),
+                 env={"DESTINATION_DATABRICKS_COMMIT_SECONDS": "3600"})
+    assert result.returncode == 0 and len(DeltaTable(str(again / "default" / "merged")).history()) == 1
