@@ -99,3 +99,20 @@ def test_each_stream_costs_one_statement_per_sync(tmp_path, source, request):
         assert all(s.startswith(kind) for s in per_table)
     for name in STREAMS:
         assert sorted(r["id"] for r in destination.rows("default", name)) == [0, 0, 1, 1]
+
+
+def test_a_table_the_listing_does_not_spell_in_full_has_its_columns_read_by_a_statement(tmp_path, warehouse):
+    """A name the listing cannot be trusted with (a backslash: Spark escapes some characters in its tree) sends the
+    connector to SELECT … LIMIT 0 for that table alone (not a CTAS as for a missing table); the rows land in it."""
+    destination = ManagedDestination(warehouse)
+    destination.query("CREATE SCHEMA IF NOT EXISTS `main`.`default`")
+    destination.query("CREATE TABLE `main`.`default`.`t0` (`id` BIGINT, `we\\ird` STRING) USING DELTA")
+    before = len(statements(warehouse))
+    result = sync(tmp_path, destination.config())
+    assert result.returncode == 0, result.stdout[-3000:]
+    sent = statements(warehouse)[before:]
+    column_reads = [s for s in sent if s.startswith("SELECT * FROM") and s.endswith("LIMIT 0")]
+    assert column_reads == ["SELECT * FROM `main`.`default`.`t0` LIMIT 0"], sent
+    rows = destination.rows("default", "t0")
+    assert sorted(r["id"] for r in rows) == [0, 1] and {r["we\\ird"] for r in rows} == {None}
+    assert "_airbyte_ab_id" in rows[0]  # the table kept its own column and gained the connector's

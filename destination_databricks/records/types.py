@@ -158,35 +158,31 @@ def of_spark(spelled: str) -> pa.DataType | None:
     return arrow if rest == len(text) else None
 
 
+def _after(text: str, at: int, mark: str) -> int:
+    """Where the text goes on past ``mark``, which must stand at ``at``."""
+    if text[at] != mark:
+        raise ValueError(text)
+    return at + 1
+
+
 def _spark_type(text: str, low: str, at: int) -> tuple[pa.DataType, int]:
-    """The type spelled at ``at`` (``low``: the text in lower case, for type words; names keep their case)."""
-    for container in ("array<", "map<", "struct<"):
-        if low.startswith(container, at):
-            at += len(container)
-            if container == "array<":
-                element, at = _spark_type(text, low, at)
-                parts: list = [element]
-            elif container == "map<":
-                key, at = _spark_type(text, low, at)
-                if text[at] != ",":
-                    raise ValueError(text)
-                value, at = _spark_type(text, low, at + 1)
-                parts = [key, value]
-            else:
-                parts = []
-                while True:
-                    colon = text.index(":", at)
-                    name = text[at:colon].strip().strip("`")
-                    child, at = _spark_type(text, low, colon + 1)
-                    parts.append(pa.field(name, child))
-                    if text[at] != ",":
-                        break
-                    at += 1
-            if text[at] != ">":
-                raise ValueError(text)
-            arrow = (pa.list_(parts[0]) if container == "array<" else pa.map_(parts[0], parts[1])
-                     if container == "map<" else pa.struct(parts))
-            return arrow, at + 1
+    """The type spelled at ``at`` and where it ends (``low``: the text in lower case, for type words; names keep
+    their case)."""
+    if low.startswith("array<", at):
+        element, at = _spark_type(text, low, at + len("array<"))
+        return pa.list_(element), _after(text, at, ">")
+    if low.startswith("map<", at):
+        key, at = _spark_type(text, low, at + len("map<"))
+        value, at = _spark_type(text, low, _after(text, at, ","))
+        return pa.map_(key, value), _after(text, at, ">")
+    if low.startswith("struct<", at):
+        fields, at = [], at + len("struct<")
+        while not fields or text[at] == ",":
+            start = at + 1 if fields else at
+            colon = text.index(":", start)
+            child, at = _spark_type(text, low, colon + 1)
+            fields.append(pa.field(text[start:colon].strip().strip("`"), child))
+        return pa.struct(fields), _after(text, at, ">")
     end = at
     depth = 0
     while end < len(text) and (depth or text[end] not in ",>"):
