@@ -25,3 +25,10 @@ class SystemFailure(ConnectorError):
 
 class InputError(SystemFailure):
     """The message stream on stdin broke the protocol."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first line, cut to ``limit`` characters (its type's name when it has no text): for logs
+    and messages, where a driver's multi-line trace would bury the point."""
+    text = str(exc)
+    return text.splitlines()[0][:limit] if text.strip() else type(exc).__name__

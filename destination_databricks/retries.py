@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
+from .errors import first_line
+
 logger = logging.getLogger("airbyte")
 T = TypeVar("T")
 
@@ -68,7 +70,7 @@ def retrying(call: Callable[[], T], *, attempts: int, backoff_seconds: float, tr
                     raise
                 raise error from exc
             logger.warning("Transient failure to %s (attempt %d of %d): %s", what, attempt, attempts,
-                           str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                           first_line(exc))
             between()
             time.sleep(backoff_seconds * 2 ** (attempt - 1))
     raise AssertionError("unreachable")

@@ -6,7 +6,7 @@ import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import orjson
 import pyarrow as pa
@@ -276,37 +276,48 @@ class Sync:
         ``truncate`` then lose their rows of generations below the stream's minimum (a refresh that truncates).
 
         Loads of different tables are independent; a loader that allows it runs several at once
-        (delta-rs releases the GIL: 1,000 small streams load about twice as fast on two cores).
+        (delta-rs releases the GIL: 1,000 small streams load about twice as fast on two cores). A stream's
+        load is handed out as soon as its last file is on its way, so loads overlap the uploads of the
+        streams after it.
         """
-        for stream in streams:
-            self._flush(stream)
-
         def seal_and_load(stream: _Stream) -> _Stream:
             files = self.writer.written(stream)
             staged = self.stager.seal(stream.plan.table, files, self._builder(stream).schema)
             drop_below = stream.plan.minimum_generation_id if stream.plan.key in truncate else None
             self.loader.load(staged, stream.plan.mode, f"Created from stream {stream.plan.key}", stream.merge, drop_below)
+            self.stager.loaded(staged)
             return stream
 
-        for stream in streams:  # the table schemas are read here, once, on this thread
-            self._builder(stream)
         workers = max(1, min(getattr(self.loader, "concurrent_loads", 1), len(streams)))
-        if workers == 1:
-            done = map(seal_and_load, streams)
-        else:
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load")
-            done = pool.map(seal_and_load, streams)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") if workers > 1 else None
         committed = []
         try:
+            if pool is None:
+                for stream in streams:
+                    self._flush(stream)
+                done: Iterable[_Stream] = map(seal_and_load, streams)
+            else:
+                done = self._handed_out(streams, pool, seal_and_load)
             for stream in done:
                 stream.files, stream.writing = [], None
                 self.checkpoints.commit(stream.plan.key, stream.staged)
                 committed.append((stream.plan.table, stream.staged - stream.committed, stream.plan.mode))
                 stream.committed = stream.staged
         finally:
-            if workers > 1:
+            if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         return committed
+
+    def _handed_out(self, streams: list[_Stream], pool: ThreadPoolExecutor,
+                    seal_and_load: Callable[[_Stream], _Stream]) -> Iterator[_Stream]:
+        """Flush each stream (its table schema is read then, on this thread) and hand its load to ``pool`` at once;
+        the loaded streams, in the order given."""
+        futures = []
+        for stream in streams:
+            self._flush(stream)
+            self._builder(stream)
+            futures.append(pool.submit(seal_and_load, stream))
+        return (future.result() for future in futures)
 
     def _after(self, committed: list[tuple[TableName, int, SyncMode]]) -> None:
         """The post-commit steps, once the round's STATEs are out (a failing step cannot hold them back)."""

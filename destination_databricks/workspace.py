@@ -14,6 +14,8 @@ from .config import DatabricksConnection
 from .errors import ConfigError, SystemFailure
 from .retries import RetryBudget, retrying
 
+FILES_API_CONNECTIONS = 32  # HTTP connections the Files API client keeps (requests keeps 10 by default)
+
 logger = logging.getLogger("airbyte")
 
 
@@ -34,6 +36,8 @@ class SignIn:
         budget = RetryBudget.sync()
         try:
             return Config(host=c.host_url, disable_experimental_files_api_client=True,  # plain PUTs, any size
+                          # up to 16 uploads and 16 deletions of loaded files at once, each keeping its connection
+                          max_connection_pools=FILES_API_CONNECTIONS, max_connections_per_pool=FILES_API_CONNECTIONS,
                           retry_timeout_seconds=int(budget.max_seconds) if self.patient else 10,
                           http_timeout_seconds=60 if self.patient else 15, **credentials)
         except ValueError as exc:

@@ -80,7 +80,8 @@ def statements(w: dict) -> list[str]:
 def test_each_stream_costs_one_statement_per_sync(tmp_path, source, request):
     """The first sync creates each table with its rows (one CTAS, reading the staged files, CSV too); the next
     finds every table's columns in its schema's listing and sends one INSERT per table. Besides: one SHOW TABLE
-    EXTENDED per schema, the schema's CREATE on a first sync, and on managed tables the staging volume's."""
+    EXTENDED per schema, the schema's CREATE on a first sync, and on managed tables the staging volume's (one
+    statement when it exists)."""
     warehouse = request.getfixturevalue("warehouse")
     destination = {"s3": S3DatabricksDestination, "azure": AzureDatabricksDestination,
                    "managed": ManagedDestination}[source](warehouse)
@@ -92,7 +93,8 @@ def test_each_stream_costs_one_statement_per_sync(tmp_path, source, request):
         sent = statements(warehouse)[before:]
         per_table = [s for s in sent if not s.startswith(setup)]
         assert len(per_table) == len(STREAMS), f"sync {n + 1}: {sent}"
-        expected = {"s3": (2, 1), "azure": (2, 1), "managed": (3, 3)}[source][n]  # CREATE … IF NOT EXISTS each sync
+        # managed: CREATE VOLUME IF NOT EXISTS each sync (the catalog's `default` schema is there already)
+        expected = {"s3": (2, 1), "azure": (2, 1), "managed": (2, 2)}[source][n]
         assert len(sent) - len(per_table) == expected, sent
         assert sum(s.startswith("SHOW TABLE EXTENDED") for s in sent) == 1
         kind = "CREATE TABLE IF NOT EXISTS" if n == 0 else "INSERT INTO"
@@ -116,3 +118,17 @@ def test_a_table_the_listing_does_not_spell_in_full_has_its_columns_read_by_a_st
     rows = destination.rows("default", "t0")
     assert sorted(r["id"] for r in rows) == [0, 1] and {r["we\\ird"] for r in rows} == {None}
     assert "_airbyte_ab_id" in rows[0]  # the table kept its own column and gained the connector's
+
+
+def test_a_managed_sync_into_a_new_schema_creates_it_for_its_staging_volume(tmp_path, warehouse):
+    """CREATE VOLUME IF NOT EXISTS is the one setup statement of a managed sync; when the schema is missing it fails
+    for that, the schema is created and the volume statement runs again (no second CREATE SCHEMA for the tables)."""
+    destination = ManagedDestination(warehouse)
+    before = len(statements(warehouse))
+    result = sync(tmp_path, destination.config(schema="Fresh Schema"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    setup = [s for s in statements(warehouse)[before:] if s.startswith(("CREATE VOLUME", "CREATE SCHEMA"))]
+    volume = "CREATE VOLUME IF NOT EXISTS `main`.`fresh_schema`.`airbyte_staging` COMMENT 'Airbyte staging files'"
+    assert setup == [volume, "CREATE SCHEMA IF NOT EXISTS `main`.`fresh_schema`", volume]
+    for name in STREAMS:
+        assert sorted(r["id"] for r in destination.rows("fresh_schema", name)) == [0, 1]

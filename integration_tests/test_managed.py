@@ -90,7 +90,7 @@ def test_staged_parquet_lives_in_the_volume_and_is_kept_when_purge_is_off(tmp_pa
                  lines(*[record("s", {"id": i}) for i in range(5)], stream_state("s", 5)), env=env)
     assert result.returncode == 0, result.stdout
     staged = [k for k in managed.staging_leftovers() if k.endswith(".parquet")]
-    assert len(staged) == 3 and all("/Volumes/main/default/airbyte_staging/" in k and "/default/s/load_0/" in k for k in staged)
+    assert len(staged) == 3 and all("/Volumes/main/default/airbyte_staging/" in k and "/default.s.load_0/" in k for k in staged)
     assert any(k.endswith("/_airbyte_sync_kept") for k in managed.staging_leftovers())
     # The table is a managed one: its files are in the warehouse's own storage, none in ours.
     assert sorted(r["id"] for r in managed.rows("default", "s")) == [0, 1, 2, 3, 4]
@@ -150,3 +150,43 @@ def test_the_volume_sweep_spares_live_and_kept_staging_and_removes_dead(tmp_path
     assert dead.returncode == 0
     assert ours() == kept  # dead removed, kept-on-purpose stays
     assert all(os.path.exists(path) for path in foreign)
+
+
+def test_a_loads_staged_files_leave_the_volume_once_it_commits_while_the_sync_goes_on(tmp_path, warehouse):
+    """The Files API deletes one path per call, so a load's files and folder go right after its commit, beside the
+    sync's other work, rather than all in the purge at the end (where they cost a call per folder level)."""
+    managed = ManagedDestination(warehouse)
+    staging = os.path.join(warehouse["volume_root"], "main", "default", "airbyte_staging", "_airbyte_staging")
+    cat = catalog(stream("s", {"id": {"type": "integer"}}))
+    env = {**os.environ, "DESTINATION_DATABRICKS_COMMIT_SECONDS": "0.5", "DESTINATION_DATABRICKS_BATCH_ROWS": "2"}
+    proc = subprocess.Popen([CONNECTOR, "write", "--config", write_json(tmp_path / "c.json", managed.config()),
+                             "--catalog", write_json(tmp_path / "k.json", cat)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        proc.stdin.write(lines(*[record("s", {"id": i}) for i in range(5)], stream_state("s", 5)))
+        proc.stdin.flush()
+        while True:  # the STATE comes out once the first load (three files) has committed
+            line = proc.stdout.readline()
+            assert line, "the connector ended before releasing the STATE"
+            if json.loads(line).get("type") == "STATE":
+                break
+
+        def folders() -> list[str]:
+            return sorted(os.path.relpath(d, staging) for d, _, _ in os.walk(staging) if ".load_" in d)
+
+        deadline = time.monotonic() + 30
+        while folders() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert folders() == [] and proc.poll() is None  # gone, and not by the end-of-sync purge
+        sync_folders = os.listdir(staging)
+        assert len(sync_folders) == 1 and os.listdir(os.path.join(staging, sync_folders[0])) == ["_airbyte_sync_alive"]
+        proc.stdin.write(lines(record("s", {"id": 5}), stream_state("s", 6)))
+        proc.stdin.close()
+        out = proc.stdout.read().decode()
+        assert proc.wait(timeout=120) == 0, out[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [m["state"]["stream"]["stream_state"] for m in parse_stdout(out) if m["type"] == "STATE"] == [{"cursor": 6}]
+    assert sorted(r["id"] for r in managed.rows("default", "s")) == list(range(6))
+    assert managed.staging_leftovers() == [] and os.listdir(staging) == []

@@ -64,7 +64,7 @@ def test_staged_files_follow_the_pattern_and_are_kept_when_purge_is_off(tmp_path
     staged = [k for k in s3dest.staging_leftovers() if k.endswith(".parquet")]
     names = sorted(k.rsplit("/", 1)[1] for k in staged)
     assert len(names) == 3 and all(re.fullmatch(r"\d{4}_\d{2}-[0-2]\.parquet", n) for n in names)
-    assert any("/default/s/load_0/_delta_log/" in k for k in s3dest.staging_leftovers())  # a folder per load
+    assert any("/default.s.load_0/_delta_log/" in k for k in s3dest.staging_leftovers())  # a folder per load
     table_keys = [k for k in s3dest.keys() if k.startswith(f"{s3dest.path}/default/s/")]
     assert any("_delta_log" in k for k in table_keys)  # the destination table lives at <path>/<schema>/<stream>
 

@@ -245,10 +245,17 @@ class DatabricksLoader:
         return found
 
     def ensure_volume(self, schema: str, volume: str) -> None:
-        """The Unity Catalog volume that stages files (and its schema), created if missing."""
-        self.ensure_schema(schema)
-        self.client.execute(sql.create_volume(self.catalog, schema, volume, "Airbyte staging files"),
-                            f"create the staging volume {self.catalog}.{schema}.{volume} (data_source.volume_name)")
+        """The Unity Catalog volume that stages files (and its schema), created if missing: one statement once
+        they exist (a volume is in its schema, so the schema needs no statement of its own then)."""
+        statement = sql.create_volume(self.catalog, schema, volume, "Airbyte staging files")
+        what = f"create the staging volume {self.catalog}.{schema}.{volume} (data_source.volume_name)"
+        try:
+            self.client.execute(statement, what)
+        except SchemaNotFound:
+            self.ensure_schema(schema)
+            self.client.execute(statement, what)
+        with self._schema_lock:
+            self._created_schemas.add(schema)
 
     def check(self, schema: str, location: str | None, check_id: str) -> None:
         """Create and drop a uniquely named table at ``location`` (None: managed), so concurrent checks cannot collide."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..config import DatabricksConnection
-from ..errors import ConfigError, SystemFailure
+from ..errors import ConfigError, SystemFailure, first_line
 from ..retries import RetryBudget, retrying
 from ..workspace import SignIn
 
@@ -109,7 +109,7 @@ def statement_error(exc: BaseException, what: str) -> Exception:
 
     if isinstance(exc, (ConfigError, SystemFailure)):
         return exc
-    text = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+    text = first_line(exc, 500)
     kind = "rejected" if isinstance(exc, dbx.ServerOperationError) else "failed"
     message = f"Databricks {kind} the statement to {what}: {text}"
     if "TABLE_OR_VIEW_NOT_FOUND" in text:

@@ -53,6 +53,9 @@ class LocalStager:
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         return StagedTable(table, self.folder(table), files, schema, format="parquet")
 
+    def loaded(self, staged: StagedTable) -> None:
+        """Loaded files stay until the purge: a local folder is removed in one call."""
+
     def purge(self) -> None:
         shutil.rmtree(self.sync_root, ignore_errors=True)
 

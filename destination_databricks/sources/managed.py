@@ -1,9 +1,10 @@
 """Managed tables + Databricks: Parquet staged in a Unity Catalog volume, loaded by SQL into managed tables
 (no location; the metastore keeps their data).
 
-Staging: `/Volumes/<catalog>/<schema>/<volume>/<sync id>/<schema>/<table>/load_<n>/<name>.parquet`, uploaded from
-memory through the Files API of databricks-sdk (no local temporary files); the warehouse reads a load folder as
-``parquet.`/Volumes/…` ``.
+Staging: `/Volumes/<catalog>/<schema>/<volume>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/<name>.parquet`,
+uploaded from memory through the Files API of databricks-sdk (no local temporary files); the warehouse reads a
+load folder as ``parquet.`/Volumes/…` ``. The Files API deletes one path per call and only empty folders, so a
+load's files and folder go as soon as it commits, beside the next loads, rather than all at the end.
 """
 from __future__ import annotations
 
@@ -77,6 +78,12 @@ class VolumeStore:
     def delete_prefix(self, folder: str) -> int:
         return self._delete_tree(self.uri(folder))
 
+    def delete_file(self, path: str) -> None:
+        self._delete_file(self.uri(path))
+
+    def delete_empty_folder(self, path: str) -> None:
+        self._delete_directory(self.uri(path))
+
     def _delete_tree(self, root: str) -> int:
         """Delete the folder ``root`` and everything in it. The Files API lists one folder per call and removes
         only empty folders, each call taking its round trip: so every folder of a level is listed at once, then
@@ -136,7 +143,8 @@ class ManagedSource(DataSource):
         loader = self.loader(signin=signin)
         try:
             store = VolumeStore(signin.workspace(), self._volume(loader))
-            stager = RemoteStager(store, sync_id, sync_namer(DEFAULT_PATTERN, sync_id), parquet_bytes, "parquet")
+            stager = RemoteStager(store, sync_id, sync_namer(DEFAULT_PATTERN, sync_id), parquet_bytes, "parquet",
+                                  free_loaded=self.config.purge_staging_data)
         except BaseException:
             loader.close()
             raise

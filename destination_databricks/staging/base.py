@@ -42,5 +42,8 @@ class Stager(Protocol):
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         """Make ``files`` the whole content of the table's staging Delta table."""
 
+    def loaded(self, staged: StagedTable) -> None:
+        """``staged`` is committed to its table (its files may go)."""
+
     def purge(self) -> None:
         """Remove everything this sync staged."""

@@ -14,6 +14,8 @@ import re
 import threading
 from typing import Callable
 
+from ..errors import first_line
+
 logger = logging.getLogger("airbyte")
 STAGING_ROOT = "_airbyte_staging"  # every sync's staging lives below this folder of the store
 HEARTBEAT = "_airbyte_sync_alive"
@@ -47,7 +49,10 @@ class Heartbeat:
                 logger.warning("Could not refresh the staging heartbeat: %s", exc)
 
     def stop(self) -> None:
+        """No beat after this returns (one under way is waited for), so a purge cannot see the heartbeat return."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
 
 
 def sweep(store, own: str) -> None:
@@ -64,7 +69,7 @@ def sweep(store, own: str) -> None:
             stale = seen is not None and (now - seen).total_seconds() > limit and store.modified(f"{path}/{KEPT}") is None
         except Exception as exc:
             logger.warning("Could not tell whether staging %s/%s/ is alive, so it is kept: %s", store.where, path,
-                           str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                           first_line(exc))
             continue
         if stale:
             deleted = store.delete_prefix(path)

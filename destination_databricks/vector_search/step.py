@@ -11,7 +11,7 @@ import os
 import time
 
 from ..catalog import SyncMode
-from ..errors import ConfigError, SystemFailure
+from ..errors import ConfigError, SystemFailure, first_line
 from ..naming import TableName
 from .config import VectorSearchConfig
 from .plan import IndexPlan
@@ -156,7 +156,7 @@ def _state(endpoint) -> str | None:
 
 
 def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    return f"{type(exc).__name__}: {first_line(exc, 300) if str(exc).strip() else ''}"
 
 
 def check_model_endpoints(config: VectorSearchConfig, workspace) -> None:
