@@ -6,7 +6,8 @@
 Each row is one whole sync (first: tables created; second: the same streams appended again): wall time,
 the time the local engine spent running the statements (one at a time: it is one process on this machine; a
 real warehouse runs them side by side, within its per-statement time), statements the warehouse received (and
-per stream), the most it ever ran at once, and the connector's peak RSS. The local warehouse (integration_tests/local_warehouse) runs on this machine; its engine answers in
+per stream), the most statements it ran at once during the sync, the most Files API (REST) calls it served at
+once, and the connector's peak RSS. The local warehouse (integration_tests/local_warehouse) runs on this machine; its engine answers in
 milliseconds, so the figures are dominated by the per-statement wait, which is the point.
 """
 from __future__ import annotations
@@ -42,8 +43,10 @@ def _config(w: dict, source: str) -> dict:
     return {**base, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}}
 
 
-def _stats(w: dict) -> dict:
-    with urllib.request.urlopen(f"{w['hostname']}:{w['port']}/_local/stats", timeout=30) as answer:
+def _stats(w: dict, reset: bool = False) -> dict:
+    """The warehouse's counts; ``reset``: its most-at-once counts start afresh."""
+    url = f"{w['hostname']}:{w['port']}/_local/stats" + ("/reset" if reset else "")
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST" if reset else "GET"), timeout=30) as answer:
         return json.loads(answer.read())
 
 
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> list[list]:
                         json.dump({**_config(w, source), **({"max_concurrent_statements": args.concurrency}
                                                              if args.concurrency else {})}, f)
                     for attempt in ("first", "second"):
-                        before = _stats(w)
+                        before = _stats(w, reset=True)
                         run = measure([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]],
                                       data["messages"])
                         if run.returncode != 0:
@@ -80,12 +83,13 @@ def main(argv: list[str] | None = None) -> list[list]:
                         statements = after["statements"] - before["statements"]
                         engine = after["engine_seconds"] - before["engine_seconds"]
                         rows.append([source, f"{n:,}", attempt, f"{run.seconds:.1f}", f"{engine:.1f}", f"{statements:,}",
-                                     f"{statements / n:.1f}", str(after["max_in_flight"]), f"{run.peak_rss_mb:.0f}"])
+                                     f"{statements / n:.1f}", str(after["max_in_flight"]),
+                                     str(after["max_api_calls_in_flight"]), f"{run.peak_rss_mb:.0f}"])
                     shutil.rmtree(os.path.dirname(data["messages"]), ignore_errors=True)
         print(f"Syncs of N streams x {args.records_per_stream} records (append), warehouse waiting "
               f"{args.statement_seconds:g} s per statement; {machine()}")
-        print(table(["source", "streams", "sync", "seconds", "engine busy s", "statements", "per stream", "max in flight",
-                     "peak RSS MB"], rows))
+        print(table(["source", "streams", "sync", "seconds", "engine busy s", "statements", "per stream",
+                     "most at once", "Files API at once", "peak RSS MB"], rows))
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -33,6 +33,8 @@ def test_warehouse_script_runs_and_counts_statements(capsys):
     assert [(r[0], r[1], r[2]) for r in rows] == [("s3", "2", "first"), ("s3", "2", "second")]
     assert all(int(r[5]) >= 2 for r in rows)  # at least one load per stream reached the warehouse
     assert all(0 < float(r[4]) <= float(r[3]) for r in rows)  # the engine's share of the sync's time
+    # statements at once within the default bound, counted per sync; S3 staging makes no Files API call
+    assert all(1 <= int(r[7]) <= 8 and r[8] == "0" for r in rows)
     assert "per stream" in capsys.readouterr().out
 
 

@@ -138,8 +138,9 @@ class WarehouseService:
         self.statement_seconds = statement_seconds
         self.lock = threading.Lock()
         self._counting = threading.Lock()
-        self.in_flight = 0
+        self.in_flight = {"statements": 0, "api_calls": 0}
         self.max_in_flight = 0  # the most statements seen running at once
+        self.max_api_calls_in_flight = 0  # the most REST calls (Files API, …) seen at once
         self.sessions: set[bytes] = set()
         self.operations: dict[bytes, _Operation] = {}
         self.volumes = volumes  # optional: Unity Catalog volumes (workspace.Volumes)
@@ -173,20 +174,30 @@ class WarehouseService:
         with self.lock:
             return self.spark.sql(statement).toArrow()
 
-    def wait_like_a_warehouse(self) -> None:
+    def wait_like_a_warehouse(self, kind: str = "statements") -> None:
+        """``kind``: "statements" or "api_calls", counted apart (each has its own most-at-once)."""
         with self._counting:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.in_flight[kind] += 1
+            if kind == "statements":
+                self.max_in_flight = max(self.max_in_flight, self.in_flight[kind])
+            else:
+                self.max_api_calls_in_flight = max(self.max_api_calls_in_flight, self.in_flight[kind])
         try:
             if self.statement_seconds:
                 time.sleep(self.statement_seconds)
         finally:
             with self._counting:
-                self.in_flight -= 1
+                self.in_flight[kind] -= 1
 
     def stats(self) -> dict:
         return {"statements": len(self.statements), "max_in_flight": self.max_in_flight,
+                "max_api_calls_in_flight": self.max_api_calls_in_flight,
                 "ignored_clauses": self.ignored_clauses, "engine_seconds": round(self.engine_seconds, 3)}
+
+    def reset_maxima(self) -> None:
+        """Start the most-at-once counts afresh (a benchmark does before each sync)."""
+        with self._counting:
+            self.max_in_flight = self.max_api_calls_in_flight = 0
 
     def _run(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
@@ -370,6 +381,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
         if self.command == "GET" and path == "/_local/stats":  # for benchmarks and tests: statements seen
             return self._json(200, server.service.stats())
+        if self.command == "POST" and path == "/_local/stats/reset":  # for benchmarks: maxima per sync
+            server.service.reset_maxima()
+            return self._json(200, server.service.stats())
         if self.command == "GET" and path == "/_local/statements":  # for tests: every statement's text, in order
             return self._json(200, {"statements": list(server.service.statements)})
         if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
@@ -382,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             if refusal is not None:
                 code = "UNAUTHENTICATED" if refusal[0] == 401 else "PERMISSION_DENIED"
                 return self._json(refusal[0], {"error_code": code, "message": refusal[1]})
-            server.service.wait_like_a_warehouse()
+            server.service.wait_like_a_warehouse("api_calls")
             if self.command == "GET" and path == "/api/2.0/sql/warehouses":  # this warehouse, as clients list them
                 return self._json(200, {"warehouses": [{"id": "local", "name": "local", "state": "RUNNING"}]})
             if server.service.vector_search is not None:
