@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
+from . import fields
 from .errors import ConfigError
 from .vector_search import config as vector_search_config
 from .vector_search.config import VectorSearchConfig
@@ -80,15 +81,7 @@ class Config:
 
 
 def _string(raw: Mapping[str, Any], field: str, *, prefix: str = "", required: bool = True, default: str = "") -> str:
-    value = raw.get(field)
-    name = f"{prefix}{field}"
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ConfigError(f"Config field '{name}' is required but missing or empty.")
-        return default
-    if not isinstance(value, str):
-        raise ConfigError(f"Config field '{name}' must be a string, got {type(value).__name__}.")
-    return value.strip()
+    return fields.text(raw, field, prefix=prefix, required=required) or default
 
 
 def _boolean(raw: Mapping[str, Any], field: str, default: bool) -> bool:
@@ -198,15 +191,7 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         enable_schema_evolution=_boolean(raw, "enable_schema_evolution", False),
         purge_staging_data=_boolean(raw, "purge_staging_data", True),
         max_concurrent_statements=_whole(raw, "max_concurrent_statements", 8, 1, 64),
-        cdc_hard_delete=_choice(raw, "cdc_deletion_mode", ("hard", "soft")) == "hard",
+        cdc_hard_delete=fields.choice(raw, "cdc_deletion_mode", ("hard", "soft")) == "hard",
         vector_search=vector_search_config.parse(
             raw.get("vector_search"), unity_catalog=databricks is not None and catalog.lower() != "hive_metastore"),
     )
-
-
-def _choice(raw: Mapping[str, Any], field: str, choices: tuple[str, ...]) -> str:
-    """One of ``choices``; the first when the field is absent."""
-    value = _string(raw, field, required=False, default=choices[0])
-    if value not in choices:
-        raise ConfigError(f"Config field '{field}' must be one of {', '.join(choices)}, got {value!r}.")
-    return value

@@ -21,6 +21,11 @@ AIRBYTE_COLUMNS = ("_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data", "_a
 RESERVED = frozenset(c.lower() for c in AIRBYTE_COLUMNS + ("_airbyte_key",))
 
 
+def quote(identifier: str) -> str:
+    """``identifier`` as a SQL identifier in backticks (Databricks SQL, Spark, delta-rs' predicates), whatever it holds."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
 def _digest(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 

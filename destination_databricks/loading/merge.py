@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..naming import AIRBYTE_COLUMNS
+from ..naming import AIRBYTE_COLUMNS, quote
 
 KEY_COLUMN = "_airbyte_key"  # nested key parts (and parts without a column of their own), as JSON text
 CDC_DELETED = "_ab_cdc_deleted_at"
@@ -29,10 +29,6 @@ class Merge:
         return self.deleted is not None and self.hard_delete
 
 
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def ordering(merge: Merge) -> list[str]:
     """The columns that decide which row of a key wins, most significant first (ascending: oldest first, a null
     cursor oldest of all; emitted_at and the id are never null)."""
@@ -41,20 +37,20 @@ def ordering(merge: Merge) -> list[str]:
 
 def latest_first(merge: Merge) -> str:
     """ORDER BY for a window that ranks a key's rows newest first."""
-    parts = [f"{_q(merge.cursor)} DESC NULLS LAST"] if merge.cursor else []
-    return ", ".join(parts + [f"{_q(EMITTED)} DESC", f"{_q(ARRIVAL)} DESC"])
+    parts = [f"{quote(merge.cursor)} DESC NULLS LAST"] if merge.cursor else []
+    return ", ".join(parts + [f"{quote(EMITTED)} DESC", f"{quote(ARRIVAL)} DESC"])
 
 
 def key_match(merge: Merge, source: str = "s", target: str = "t") -> str:
-    return " AND ".join(f"{target}.{_q(k)} = {source}.{_q(k)}" for k in merge.keys)
+    return " AND ".join(f"{target}.{quote(k)} = {source}.{quote(k)}" for k in merge.keys)
 
 
 def older(merge: Merge, source: str = "s", target: str = "t") -> str:
     """True when the source row is older than the table's row of its key (it must not replace it); never null."""
-    e = f"COALESCE({source}.{_q(EMITTED)} < {target}.{_q(EMITTED)}, FALSE)"
+    e = f"COALESCE({source}.{quote(EMITTED)} < {target}.{quote(EMITTED)}, FALSE)"
     if not merge.cursor:
         return e
-    c = _q(merge.cursor)
+    c = quote(merge.cursor)
     return (f"(COALESCE({source}.{c} < {target}.{c}, FALSE) OR ({source}.{c} IS NULL AND {target}.{c} IS NOT NULL) "
             f"OR (COALESCE({source}.{c} = {target}.{c}, FALSE) AND {e}) OR ({source}.{c} IS NULL AND {target}.{c} IS NULL AND {e}))")
 
@@ -64,12 +60,12 @@ GENERATION = AIRBYTE_COLUMNS[4]
 
 def older_generation(minimum: int, target: str | None = "t") -> str:
     """A row a truncating refresh removes: of a generation below ``minimum``, or of none (written before)."""
-    column = f"{target}.{_q(GENERATION)}" if target else _q(GENERATION)
+    column = f"{target}.{quote(GENERATION)}" if target else quote(GENERATION)
     return f"({column} < {int(minimum)} OR {column} IS NULL)"
 
 
 def is_deleted(merge: Merge, source: str = "s") -> str:
-    return f"{source}.{_q(merge.deleted)} IS NOT NULL" if merge.deletes else "FALSE"
+    return f"{source}.{quote(merge.deleted)} IS NOT NULL" if merge.deletes else "FALSE"
 
 
 def latest_rows(key_tables: list, merge: Merge) -> dict:

@@ -1,6 +1,7 @@
 """Every statement the connector sends to Databricks, as pure functions of quoted names and literals.
 
-Nothing else in the code base writes SQL. Identifiers are backtick-quoted (a backtick inside is
+Nothing else in the code base writes statements (merge.py spells a deduplicated stream's rules as the SQL
+conditions both loaders use). Identifiers are backtick-quoted by naming.quote (a backtick inside is
 doubled); string literals are single-quoted with `\\` and `'` escaped; column types come from the type
 table (records/types.py). Statements that both Databricks and the local test engine run were preferred
 (README: "Not verified locally" lists the ones it cannot run).
@@ -9,13 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..naming import TableName
+from ..naming import TableName, quote
 from ..records.types import sql_type
 from .merge import Merge, is_deleted, key_match, latest_first, older, older_generation
-
-
-def quote(identifier: str) -> str:
-    return "`" + identifier.replace("`", "``") + "`"
 
 
 def literal(text: str) -> str:

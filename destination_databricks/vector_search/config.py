@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .. import fields
 from ..errors import ConfigError
 
 ENDPOINT_TYPES = ("STANDARD", "STORAGE_OPTIMIZED")
@@ -46,21 +47,11 @@ class VectorSearchConfig:
 
 
 def _text(raw: Mapping, key: str, field: str, required: bool = False) -> str | None:
-    value = raw.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ConfigError(f"Config field '{field}.{key}' is required but missing or empty.")
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"Config field '{field}.{key}' must be a string, got {type(value).__name__}.")
-    return value.strip()
+    return fields.text(raw, key, prefix=f"{field}.", required=required)
 
 
 def _choice(raw: Mapping, key: str, field: str, choices: tuple[str, ...]) -> str:
-    value = (_text(raw, key, field) or choices[0]).upper()
-    if value not in choices:
-        raise ConfigError(f"Config field '{field}.{key}' must be one of {', '.join(choices)}, got {raw.get(key)!r}.")
-    return value
+    return fields.choice(raw, key, choices, prefix=f"{field}.", upper=True)
 
 
 def _index(raw: Any, field: str, endpoint_type: str) -> IndexConfig:
