@@ -217,8 +217,9 @@ class WarehouseService:
         try:
             with self.lock:
                 started = time.perf_counter()
-                statement, views = self._read_files(statement)
+                views: list[str] = []  # filled as they are made, so a reader failing midway leaves none behind
                 try:
+                    statement = self._read_files(statement, views)
                     frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
                     table = frame.toArrow()
                 finally:
@@ -235,9 +236,9 @@ class WarehouseService:
             log.info("statement failed: %s -> %s", statement[:200], message)
             return _Operation(None, message)
 
-    def _read_files(self, statement: str) -> tuple[str, list[str]]:
-        """Each read_files(…) call → a temporary view of the same files (the caller holds the lock)."""
-        views: list[str] = []
+    def _read_files(self, statement: str, views: list[str]) -> str:
+        """Each read_files(…) call → a temporary view of the same files, named in ``views`` (the caller holds the
+        lock and drops them)."""
 
         def view(match: re.Match) -> str:
             options = {key: _unescape(value) for key, value in _OPTION.findall(match.group(2))}
@@ -249,7 +250,7 @@ class WarehouseService:
             views.append(name)
             return f"`{name}`"
 
-        return _READ_FILES.sub(view, statement), views
+        return _READ_FILES.sub(view, statement)
 
     def ExecuteStatement(self, req):
         if req.sessionHandle.sessionId.guid not in self.sessions:
