@@ -141,3 +141,17 @@ def test_nothing_is_staged_before_the_heartbeat():
     s.close()
     puts = [path for kind, path in store.calls if kind == "put"]
     assert puts[0] == f"_airbyte_staging/{SYNC}/_airbyte_sync_alive"
+
+
+def test_a_heartbeat_that_cannot_be_written_fails_the_first_write_naming_the_store_and_stages_nothing():
+    import pytest
+
+    from destination_databricks.errors import SystemFailure
+
+    store = FilesApiLike(failing={("put", f"_airbyte_staging/{SYNC}/_airbyte_sync_alive")})
+    s = stager(store)
+    s.start()
+    with pytest.raises(SystemFailure, match="heartbeat to memory failed: refused"):
+        s.write(TableName("default", "a"), batch(2), "{}")
+    s.close()
+    assert [kind for kind, _ in store.calls if kind == "put"] == ["put"] and store.objects == {}

@@ -20,7 +20,7 @@ from typing import Callable, Protocol, Union
 import pyarrow as pa
 
 from ..bounded import BoundedExecutor
-from ..errors import ConfigError, SystemFailure, first_line
+from ..errors import ConfigError, ConnectorError, SystemFailure, first_line
 from ..naming import TableName
 from .base import StagedFile, StagedTable, first_id
 from .filename import FileNamer
@@ -114,8 +114,15 @@ class RemoteStager:
                                first_line(exc))
 
     def _wait_alive(self) -> None:
-        if self._alive is not None:
+        if self._alive is None:
+            return
+        try:
             self._alive.result()
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise SystemFailure(f"Writing this sync's staging heartbeat to {self.store.where} failed: "
+                                f"{first_line(exc, 300)}") from exc
 
     def keep(self) -> None:
         """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
