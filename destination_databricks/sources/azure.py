@@ -1,5 +1,6 @@
-"""Azure Blob Storage + Databricks: staged as CSV in the container (`<sync id>/<schema>/<table>/load_<n>/part_<n>.csv`,
-written with the SAS token), read by the load's statement (read_files) into unmanaged tables at
+"""Azure Blob Storage + Databricks: staged as CSV in the container
+(`_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/part_<n>.csv`, written with the SAS token), read by the
+load's statement (read_files) into unmanaged tables at
 `abfss://<container>@<account>.dfs.<domain>/<schema>/<table>`.
 """
 from __future__ import annotations

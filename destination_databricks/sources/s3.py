@@ -1,7 +1,7 @@
 """S3 + Databricks: staged as Delta tables on S3, loaded by SQL into unmanaged tables at
 `s3://<bucket>/<path>/<schema>/<table>`.
 
-Staging: `s3://<bucket>/<path>/<sync id>/<schema>/<table>/load_<n>/` holds Parquet files named by
+Staging: `s3://<bucket>/<path>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/` holds Parquet files named by
 `file_name_pattern` and a `_delta_log` written by deltalake (staging/remote.py does the rest). Big files go
 up multipart.
 """
