@@ -14,7 +14,9 @@ from .config import DatabricksConnection
 from .errors import ConfigError, SystemFailure
 from .retries import RetryBudget, retrying
 
-FILES_API_CONNECTIONS = 32  # HTTP connections the Files API client keeps (requests keeps 10 by default)
+# HTTP connections the Files API client keeps (the SDK's default: 20). The SDK applies it to https:// only; against
+# the local warehouse's http:// requests keeps 10, and urllib3 logs "Connection pool is full" when more run at once.
+FILES_API_CONNECTIONS = 32
 
 logger = logging.getLogger("airbyte")
 

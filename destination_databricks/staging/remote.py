@@ -5,9 +5,9 @@ Layout: `_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/<file>` under the 
 container, volume): one folder per load, no deeper (names are safe identifiers, so the dots cannot collide).
 Each seal closes a load's folder, so a load reads exactly the files staged since the previous one. On a store
 whose purge costs calls per folder (a volume), a load's files and folder are deleted as soon as it commits,
-beside the next loads, so the purge at the end finds little. The sync's heartbeat is its first object, so every folder of ours carries it; dead syncs' folders
-are swept at start (liveness.py) and nothing without our heartbeat is ever deleted; staging kept on purpose is
-marked. Uploads run on a pool with back-pressure (16 files, 64 MiB at most) while the next batch is encoded.
+beside the next loads, so the purge at the end finds little. The sync's heartbeat is its first object, so every
+folder of ours carries it; dead syncs' folders are swept as the sync starts (liveness.py) and nothing without
+our heartbeat is ever deleted; staging kept on purpose is marked. Uploads run on a pool with back-pressure (16 files, 64 MiB at most) while the next batch is encoded.
 """
 from __future__ import annotations
 

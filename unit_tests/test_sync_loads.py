@@ -1,0 +1,44 @@
+"""A commit round hands each stream's load out as soon as that stream is flushed, so loads overlap the staging of
+the streams after it (on a warehouse: the uploads), instead of waiting until every stream of the round is staged."""
+import json
+import threading
+
+from destination_databricks.catalog import plan_streams
+from destination_databricks.loading.deltars import DeltaRsLoader
+from destination_databricks.sources.local import LocalStager
+from destination_databricks.staging.filename import FileNamer
+from destination_databricks.sync import Sync, Tuning
+
+STREAMS = [f"s{i}" for i in range(6)]
+
+
+def record(stream: str) -> bytes:
+    return json.dumps({"type": "RECORD", "record": {"stream": stream, "data": {"id": 1}, "emitted_at": 1}}).encode()
+
+
+def test_a_load_starts_while_later_streams_of_its_round_are_still_being_staged(tmp_path):
+    first_load = threading.Event()
+    seen: dict[str, bool] = {}
+
+    class Loader(DeltaRsLoader):
+        def load(self, staged, *args, **kwargs):
+            if staged.table.table == STREAMS[0]:
+                first_load.set()
+            return super().load(staged, *args, **kwargs)
+
+    class Stager(LocalStager):
+        def write(self, table, batch, avro_schema_json):
+            if table.table == STREAMS[2]:  # the stager holds this file until the first stream's load has begun
+                seen["load began while s2 was staging"] = first_load.wait(timeout=5)
+            return super().write(table, batch, avro_schema_json)
+
+    plans = plan_streams([{"stream": {"name": name, "json_schema": {"type": "object", "properties": {
+        "id": {"type": "integer"}}}}, "destination_sync_mode": "append"} for name in STREAMS], "default")
+    loader = Loader(str(tmp_path), "sync", {"default"})
+    stager = Stager(str(tmp_path), "sync", FileNamer("part_{part_number}", "sync"))
+    assert loader.concurrent_loads > 1
+    Sync(plans, stager, loader, lambda _: None, evolve=False, tuning=Tuning()).run([record(s) for s in STREAMS])
+    # Staging runs two files ahead of the flushes, so had loads waited for the whole round, the flushes would have
+    # stalled behind s2's file and no load would have begun while it was held.
+    assert seen == {"load began while s2 was staging": True}
+    assert all(loader.table_schema(plan.table) is not None for plan in plans.values())
