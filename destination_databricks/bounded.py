@@ -1,11 +1,12 @@
 """A thread pool that takes at most ``depth`` pending tasks (and, given a budget, tasks of at most that many
-bytes in all): the one way work is handed to background threads, so a slow stage slows the sync down instead
-of growing its memory."""
+bytes in all): used where a producer could outrun its consumer (staging batches, uploads), so a slow stage
+slows the sync down instead of growing its memory."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 
 class BoundedExecutor:

@@ -1,9 +1,10 @@
 """The configured catalog → one plan per stream: where it lands, how, and with which columns."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import ijson
 import orjson
@@ -13,7 +14,6 @@ from .jsontext import read_json
 from .naming import StreamKey, TableName, table_name
 from .records.avro_schema import stream_avro_schema
 from .records.columns import Column, stream_columns
-
 
 
 class SyncMode(str, Enum):

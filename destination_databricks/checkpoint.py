@@ -6,7 +6,8 @@ STATE of another stream. Each released STATE carries `destinationStats.recordCou
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import InputError
 from .jsontext import dumps_verbatim, loads_verbatim
@@ -14,7 +15,7 @@ from .naming import StreamKey
 
 
 class _Waiting:
-    __slots__ = ("line", "stream", "needs")
+    __slots__ = ("line", "needs", "stream")
 
     def __init__(self, line: str, stream: StreamKey | None, needs: tuple[tuple[StreamKey, int], ...]):
         self.line = line  # the STATE message as received, with destinationStats added, as JSON text
@@ -73,7 +74,8 @@ class Checkpoints:
 
     def release(self) -> list[str]:
         """The STATE messages that may now be emitted, in order, as JSON lines."""
-        released, still = [], []
+        released: list[str] = []
+        still: list[_Waiting] = []
         blocked_streams: set[StreamKey] = set()
         blocked_global = False
         for waiting in self.waiting:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any
 
 from . import fields
 from .errors import ConfigError
@@ -42,7 +43,7 @@ class AzureStorage:
     endpoint_domain: str
 
 
-Storage = Union[LocalStorage, ManagedTablesStorage, S3Storage, AzureStorage]
+Storage = LocalStorage | ManagedTablesStorage | S3Storage | AzureStorage
 
 
 @dataclass(frozen=True)

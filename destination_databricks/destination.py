@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import AirbyteConnectionStatus, Status
 
-from . import secrets
+from . import backends, secrets, settings
 from .config import parse_config
 from .errors import ConnectorError
 from .jsontext import read_json
 from .messages import Output
-from . import sources
 from .write import write
 
 logger = logging.getLogger("airbyte")
@@ -43,7 +43,7 @@ class DestinationDatabricks(Destination):
         elif parsed.command == "discover":
             raw = read_json(parsed.config, "config")
             secrets.register(raw)
-            self.output.message({"type": "CATALOG", "catalog": sources.discover(parse_config(raw))})
+            self.output.message({"type": "CATALOG", "catalog": backends.discover(parse_config(raw))})
         else:
             import sys
 
@@ -55,12 +55,14 @@ class DestinationDatabricks(Destination):
             if isinstance(config, Mapping):
                 secrets.register(config)
             parsed = parse_config(config)
-            sources.check(parsed)
+            settings.current()
+            backends.backend(parsed).check()
             if parsed.vector_search is not None:
+                from .backends.databricks.warehouse import connection
+                from .backends.databricks.workspace import SignIn
                 from .vector_search.step import check_model_endpoints
-                from .workspace import SignIn
 
-                check_model_endpoints(parsed.vector_search, SignIn(parsed.databricks, patient=False).workspace())
+                check_model_endpoints(parsed.vector_search, SignIn(connection(parsed), patient=False).workspace())
         except ConnectorError as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=secrets.mask(exc.message))
         except Exception as exc:

@@ -2,7 +2,8 @@
 "vector_search.indexes[0].stream"). Shared by config.py and vector_search/config.py."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -19,6 +20,13 @@ def text(raw: Mapping[str, Any], key: str, *, prefix: str = "", required: bool =
     if not isinstance(value, str):
         raise ConfigError(f"Config field '{name}' must be a string, got {type(value).__name__}.")
     return value.strip()
+
+
+def required(raw: Mapping[str, Any], key: str, *, prefix: str = "") -> str:
+    """The field's text, stripped; a config error when it is absent or blank."""
+    value = text(raw, key, prefix=prefix, required=True)
+    assert value is not None
+    return value
 
 
 def choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...], *, prefix: str = "", upper: bool = False) -> str:

@@ -21,16 +21,9 @@ def dumps_exact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def dumps(value: Any) -> str:
-    """JSON text of ``value``: orjson, or ``dumps_exact`` for what orjson refuses."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # orjson refuses integers beyond 64 bits, and nesting deeper than 254 levels
-        return dumps_exact(value)
-
-
 def dumps_bytes(value: Any) -> bytes:
-    """Like ``dumps``, as UTF-8 bytes (Arrow takes them as strings without a decode per value).
+    """JSON text of ``value`` as UTF-8 bytes (Arrow takes them as strings without a decode per value): orjson,
+    or ``dumps_exact`` for what orjson refuses (integers beyond 64 bits, nesting deeper than 254 levels).
 
     Note that orjson's bytes hold a 4 KiB allocation whatever their length: copy them (append to a
     buffer, decode) before keeping many.

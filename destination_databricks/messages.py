@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import orjson
 

@@ -2,17 +2,17 @@
 
 A sync is patient: a store or warehouse that hiccups (resets, 5xx, throttling) must not fail a long sync,
 so requests are retried with exponential backoff for minutes. A check is quick: a user waits for its
-answer. The environment may shorten a sync's budget (the fault tests do):
-DESTINATION_DATABRICKS_RETRY_ATTEMPTS, _RETRY_BACKOFF_SECONDS, _RETRY_MAX_SECONDS.
+answer. The environment may shorten a sync's budget (the fault tests do): settings.py's retry_* knobs.
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
+from . import settings
 from .errors import first_line
 
 logger = logging.getLogger("airbyte")
@@ -26,11 +26,10 @@ class RetryBudget:
     max_seconds: float  # no request is retried past this
 
     @classmethod
-    def sync(cls) -> "RetryBudget":
-        p = "DESTINATION_DATABRICKS_RETRY_"
-        return cls(attempts=int(os.environ.get(p + "ATTEMPTS") or 6),
-                   backoff_seconds=float(os.environ.get(p + "BACKOFF_SECONDS") or 1.0),
-                   max_seconds=float(os.environ.get(p + "MAX_SECONDS") or 300))
+    def sync(cls) -> RetryBudget:
+        knobs = settings.current()
+        return cls(attempts=knobs.retry_attempts, backoff_seconds=knobs.retry_backoff_seconds,
+                   max_seconds=knobs.retry_max_seconds)
 
     def boto(self) -> dict:
         """botocore's retry config (standard mode: 5xx, throttling, resets, cut answers)."""

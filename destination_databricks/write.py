@@ -6,14 +6,17 @@ import time
 import uuid
 from typing import BinaryIO
 
-from . import secrets
-from .catalog import read_catalog
-from .config import parse_config
+from . import secrets, settings
+from .backends import backend
+from .backends.base import Loader
+from .catalog import StreamPlan, read_catalog
+from .config import Config, parse_config
+from .errors import ConfigError
 from .jsontext import read_json
 from .messages import Output, timed_lines
+from .naming import StreamKey, TableName
 from .records import arrow_runtime
-from .sources import connect
-from .sync import Sync, Tuning
+from .sync import AfterCommit, Sync
 
 logger = logging.getLogger("airbyte")
 
@@ -24,29 +27,41 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
     if isinstance(raw, dict):
         secrets.register(raw)
     config = parse_config(raw)
+    knobs = settings.current()  # a bad environment variable fails here, before any input
     plans = read_catalog(catalog_path, config.schema)
+    indexed = _indexed_tables(config, plans)
     sync_id = str(uuid.uuid4())
-    steps = []
-    with connect(config, sync_id=sync_id) as (stager, loader):
-        if config.vector_search is not None:
-            steps.append(vector_search_step(config, plans, loader))
-        sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution,
-                    tuning=Tuning.from_env(), cdc_hard_delete=config.cdc_hard_delete, after_commit=steps)
+    with backend(config).connect(sync_id, indexed) as (stager, loader):
+        steps = [vector_search_step(config, plans, loader)] if config.vector_search is not None else []
+        sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution, settings=knobs,
+                    cdc_hard_delete=config.cdc_hard_delete, after_commit=steps)
         started = time.monotonic()
         sync.run(timed_lines(stdin))
         logger.info("Sync %s wrote %d records of %d streams in %.1f s.", sync_id, sync.records, len(plans),
                     time.monotonic() - started)
 
 
-def vector_search_step(config, plans, loader):
+def _indexed_tables(config: Config, plans: dict[StreamKey, StreamPlan]) -> frozenset[TableName]:
+    """The tables Vector Search indexes, which must be created with Change Data Feed on (checked before input)."""
+    if config.vector_search is None:
+        return frozenset()
+    from .vector_search.plan import plan_indexes
+
+    return frozenset(index.table for index in plan_indexes(config.vector_search, config.catalog, plans))
+
+
+def vector_search_step(config: Config, plans: dict[StreamKey, StreamPlan], loader: Loader) -> AfterCommit:
     """The post-commit step that keeps the configured Vector Search indexes; checks the config against the
     catalog and the workspace first, before any input is read."""
+    from .backends.databricks.warehouse import connection
+    from .backends.databricks.workspace import SignIn
     from .vector_search.plan import plan_indexes
     from .vector_search.step import VectorSearchStep, check_model_endpoints
-    from .workspace import SignIn
 
+    assert config.vector_search is not None
+    if not loader.capabilities.change_data_feed:
+        raise ConfigError("Config field 'vector_search' needs a Databricks data source (its tables are indexed there).")
     indexes = plan_indexes(config.vector_search, config.catalog, plans)
-    workspace = SignIn(config.databricks).workspace()
+    workspace = SignIn(connection(config)).workspace()
     check_model_endpoints(config.vector_search, workspace)
-    loader.change_data_feed = {index.table for index in indexes}
     return VectorSearchStep(config.vector_search, indexes, workspace, loader.enable_change_data_feed)

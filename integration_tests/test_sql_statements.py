@@ -1,4 +1,4 @@
-"""Every statement of loading/sql.py, run on the local warehouse through the production SqlClient."""
+"""Every statement of backends/databricks/sql.py, run on the local warehouse through the production SqlClient."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,10 +9,11 @@ import pytest
 
 from destination_databricks import delta_files
 from destination_databricks.config import DatabricksConnection
+from destination_databricks.dedup import Truncation
 from destination_databricks.errors import SystemFailure
-from destination_databricks.loading import sql
-from destination_databricks.workspace import SignIn
-from destination_databricks.loading.sql_client import SchemaNotFound, SqlClient, TableNotFound
+from destination_databricks.backends.databricks import sql
+from destination_databricks.backends.databricks.workspace import SignIn
+from destination_databricks.backends.databricks.sql_client import SchemaNotFound, SqlClient, TableNotFound
 from destination_databricks.naming import TableName
 
 CATALOG = "hive_metastore"
@@ -96,7 +97,7 @@ def test_schema_evolving_append_and_replace(env):
     assert [(r["n"], r["added"], r["more"]) for r in got] == [(3, "a", 7)]
 
 
-def test_delete_generations_below(env):
+def test_truncate_deletes_older_generations(env):
     client, options, base = env
     table = TableName("s5", "t")
     client.execute(sql.create_schema(CATALOG, "s5"), "schema")
@@ -105,15 +106,15 @@ def test_delete_generations_below(env):
     with_generation = SCHEMA.append(pa.field("_airbyte_generation_id", pa.int64()))
     rows = [row(2, _airbyte_generation_id=1), row(3, _airbyte_generation_id=2), row(4, _airbyte_generation_id=3)]
     client.execute(sql.append_with_new_columns(CATALOG, table, staged(options, f"{base}/stage/b", rows, with_generation)), "add")
-    client.execute(sql.delete_generations_below(CATALOG, table, 2), "delete")
+    client.execute(sql.truncate(CATALOG, table, Truncation(2)), "delete")
     assert ids(client, table) == [3, 4]  # generation 1 and the row of no generation are gone
-    client.execute(sql.delete_generations_below(CATALOG, table, 2), "delete again")  # a replay changes nothing
+    client.execute(sql.truncate(CATALOG, table, Truncation(2)), "delete again")  # a replay changes nothing
     assert ids(client, table) == [3, 4]
-    assert sql.delete_generations_below(CATALOG, table, 2, has_column=False) == "DELETE FROM `hive_metastore`.`s5`.`t`"
+    assert sql.truncate(CATALOG, table, Truncation(2, column=False)) == "DELETE FROM `hive_metastore`.`s5`.`t`"
     # The last load of a truncating refresh: new rows in, older generations out, one commit; replayed, the same.
     newest = staged(options, f"{base}/stage/c", [row(5, _airbyte_generation_id=4)], with_generation)
     for _ in range(2):
-        client.execute(sql.append_dropping_generations(CATALOG, table, newest, "5", 4), "append and drop")
+        client.execute(sql.append_truncating(CATALOG, table, newest, "5", Truncation(4)), "append and drop")
         assert ids(client, table) == [5]
 
 

@@ -5,11 +5,12 @@ import json
 import pytest
 
 from destination_databricks.catalog import SyncMode, plan_streams
-from destination_databricks.loading.deltars import DeltaRsLoader
+from destination_databricks.backends.local.loader import DeltaRsLoader
 from destination_databricks.naming import TableName
-from destination_databricks.sources.local import LocalStager
+from destination_databricks.backends.local.staging import LocalStager
 from destination_databricks.staging.filename import FileNamer
-from destination_databricks.sync import Sync, Tuning
+from destination_databricks.settings import Settings
+from destination_databricks.sync import Sync
 
 
 def configured(name, mode):
@@ -30,22 +31,35 @@ def state(stream, i):
         "stream_descriptor": {"name": stream}, "stream_state": {"i": i}}}})
 
 
+class Step:
+    """An AfterCommit step calling ``on_commit`` per committed table; ``closed`` once the sync ends."""
+
+    def __init__(self, on_commit):
+        self.on_commit, self.closed = on_commit, 0
+
+    def committed(self, table, rows, mode):
+        self.on_commit(table, rows, mode)
+
+    def close(self):
+        self.closed += 1
+
+
 def sync(tmp_path, steps, lines, calls=None):
     plans = plan_streams([configured("a", "append"), configured("b", "overwrite"), configured("idle", "append")],
                          "default")
     emitted, calls = [], [] if calls is None else calls
     loader = DeltaRsLoader(str(tmp_path), "sync", {"default"})
     stager = LocalStager(str(tmp_path), "sync", FileNamer("part_{part_number}", "sync"))
-    run = Sync(plans, stager, loader, emitted.append, evolve=False, tuning=Tuning(commit_seconds=0),
-               after_commit=[lambda *args: calls.append(("step", *args)), *steps])
-    original = run._release
+    run = Sync(plans, stager, loader, emitted.append, evolve=False, settings=Settings(commit_seconds=0),
+               after_commit=[Step(lambda *args: calls.append(("step", *args))), *(Step(s) for s in steps)])
+    original = run.rounds._release
 
     def release():  # record when STATEs leave, relative to the steps
         before = len(emitted)
         original()
         calls.extend(("state",) for _ in emitted[before:])
 
-    run._release = release
+    run.rounds._release = release
     run.run(lines)
     return calls
 

@@ -1,7 +1,7 @@
 """Schemas read from SHOW TABLE EXTENDED's `information`, in Spark's tree notation and the local engine's."""
 import pyarrow as pa
 
-from destination_databricks.loading.listing import schema_of, tables_with_schemas
+from destination_databricks.backends.databricks.listing import schema_of, tables_with_schemas
 from destination_databricks.records.types import TIMESTAMP_TYPE, of_spark
 
 SPARK = """Catalog: main

@@ -201,7 +201,7 @@ def test_record_ids_sort_in_the_order_they_were_made():
 
 
 def test_latest_rows_per_key_follow_cursor_then_emitted_at_then_arrival():
-    from destination_databricks.loading.merge import Merge, latest_rows
+    from destination_databricks.dedup import Merge, latest_rows
 
     merge = Merge(keys=("id",), cursor="c", deleted=None)
     t = lambda ids, cs, es: pa.table({"id": ids, "c": pa.array(cs, pa.int64()), "_airbyte_emitted_at": es})  # noqa: E731

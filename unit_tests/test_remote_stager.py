@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from destination_databricks.naming import TableName
 from destination_databricks.staging.filename import DEFAULT_PATTERN, sync_namer
-from destination_databricks.staging.remote import RemoteStager
+from destination_databricks.backends.databricks.staging.remote import RemoteStager
 
 SYNC = "0b5e4a52-6c1e-4b52-9a43-6a1f0c7e2d11"
 

@@ -1,7 +1,7 @@
 """Statement text the local engine cannot tell apart from its effect: checked as text."""
 import pyarrow as pa
 
-from destination_databricks.loading import sql
+from destination_databricks.backends.databricks import sql
 from destination_databricks.naming import TableName
 
 
@@ -24,7 +24,7 @@ def test_a_deduplicated_table_is_clustered_by_its_key_with_deletion_vectors():
 
 
 def test_the_merge_of_a_deduplicated_stream():
-    from destination_databricks.loading.merge import Merge
+    from destination_databricks.dedup import Merge
 
     merge = Merge(keys=("id",), cursor="updated", deleted="_ab_cdc_deleted_at")
     text = sql.merge_latest("main", TableName("s", "t"), "delta.`s3://b/load_0`", ["_airbyte_ab_id", "id"], merge)

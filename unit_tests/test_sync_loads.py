@@ -4,10 +4,11 @@ import json
 import threading
 
 from destination_databricks.catalog import plan_streams
-from destination_databricks.loading.deltars import DeltaRsLoader
-from destination_databricks.sources.local import LocalStager
+from destination_databricks.backends.local.loader import DeltaRsLoader
+from destination_databricks.backends.local.staging import LocalStager
 from destination_databricks.staging.filename import FileNamer
-from destination_databricks.sync import Sync, Tuning
+from destination_databricks.settings import Settings
+from destination_databricks.sync import Sync
 
 STREAMS = [f"s{i}" for i in range(6)]
 
@@ -36,8 +37,8 @@ def test_a_load_starts_while_later_streams_of_its_round_are_still_being_staged(t
         "id": {"type": "integer"}}}}, "destination_sync_mode": "append"} for name in STREAMS], "default")
     loader = Loader(str(tmp_path), "sync", {"default"})
     stager = Stager(str(tmp_path), "sync", FileNamer("part_{part_number}", "sync"))
-    assert loader.concurrent_loads > 1
-    Sync(plans, stager, loader, lambda _: None, evolve=False, tuning=Tuning()).run([record(s) for s in STREAMS])
+    assert loader.capabilities.concurrent_loads > 1
+    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([record(s) for s in STREAMS])
     # Staging runs two files ahead of the flushes, so had loads waited for the whole round, the flushes would have
     # stalled behind s2's file and no load would have begun while it was held.
     assert seen == {"load began while s2 was staging": True}

@@ -3,7 +3,7 @@ import pytest
 
 from destination_databricks.catalog import StreamPlan
 from destination_databricks.naming import StreamKey, TableName
-from destination_databricks.sync import _Stream, _Writer
+from destination_databricks.sync.batches import StreamState, Writer
 
 
 class Stager:
@@ -18,11 +18,11 @@ class Stager:
 
 
 def stream(name):
-    return _Stream(StreamPlan(StreamKey(None, name), TableName("default", name), "append", "{}", ()))
+    return StreamState(StreamPlan(StreamKey(None, name), TableName("default", name), "append", "{}", ()))
 
 
 def test_files_come_back_in_submission_order_per_stream():
-    writer, a, b = _Writer(Stager(set())), stream("a"), stream("b")
+    writer, a, b = Writer(Stager(set())), stream("a"), stream("b")
     for i in range(5):
         writer.submit(a if i % 2 == 0 else b, i)
     try:
@@ -32,7 +32,7 @@ def test_files_come_back_in_submission_order_per_stream():
 
 
 def test_a_failed_write_fails_the_load_even_when_the_streams_last_write_succeeded():
-    writer, a = _Writer(Stager({1})), stream("a")
+    writer, a = Writer(Stager({1})), stream("a")
     writer.submit(a, 0)
     writer.submit(a, 1)
     try:

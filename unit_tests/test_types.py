@@ -9,7 +9,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from destination_databricks.errors import ConfigError
-from destination_databricks.loading.sql import column_list
+from destination_databricks.backends.databricks.sql import column_list
 from destination_databricks.records import types
 from destination_databricks.records.convert import json_texts
 from destination_databricks.records.schema_json import json_schema_of

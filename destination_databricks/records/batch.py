@@ -14,13 +14,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import types
-from .buffer import Layout, StreamBuffer
 from ..jsontext import dumps_bytes
 from ..naming import AIRBYTE_COLUMNS
+from . import types
+from .buffer import Layout, StreamBuffer
 from .columns import Column, file_schema
-from .types import TIMESTAMP_TYPE
 from .convert import json_texts, utf8_array
+from .types import TIMESTAMP_TYPE
 
 
 class _Clock:
@@ -101,8 +101,8 @@ class BatchBuilder:
         if self.key is not None:
             for name in self.key.columns:  # a key part that did not fit its column would merge with other keyless rows
                 if arrays[name].null_count:
-                    row = next(i for i, valid in enumerate(arrays[name].is_valid().to_pylist()) if not valid)
-                    raise KeyMisfit(name, str(self.schema.field(name).type), row)
+                    first = next(i for i, valid in enumerate(arrays[name].is_valid().to_pylist()) if not valid)
+                    raise KeyMisfit(name, str(self.schema.field(name).type), first)
         arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, buffer.changes, nulled)
         return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
 

@@ -11,8 +11,9 @@ The pool keeps the total of all buffers below a budget by telling the caller whi
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -53,7 +54,7 @@ _dumps = orjson.dumps
 class StreamBuffer:
     """One stream's records, column by column, in arrival order."""
 
-    __slots__ = ("layout", "data", "data_ends", "json", "rows", "emitted_at", "size", "changes", "key")
+    __slots__ = ("changes", "data", "data_ends", "emitted_at", "json", "key", "layout", "rows", "size")
 
     def __init__(self, layout: Layout):
         self.layout = layout

@@ -12,14 +12,15 @@ and one misfit nested value would otherwise null the whole struct. Databricks re
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import pyarrow as pa
 
 from ..naming import AIRBYTE_COLUMNS, TableName, column_names
 from . import types
 from .types import TIMESTAMP_TYPE
+
 # The connector's own columns, first in a table it creates. A table written before `_airbyte_meta` and
 # `_airbyte_generation_id` existed gains them (nullable) at its next load, after its own columns.
 AIRBYTE_SCHEMA = pa.schema(
@@ -55,7 +56,7 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
     """The typed columns the staged files will have: the table's, plus new ones if allowed."""
     if existing is None:
         return list(proposed)
-    names = column_names([c.key for c in proposed], [f.name for f in existing])  # read back, not re-derived
+    names = column_names([c.key or c.name for c in proposed], [f.name for f in existing])  # read back, not re-derived
     by_lower = {name.lower(): replace(c, name=name) for c, name in zip(proposed, names)}
     columns = []
     seen = set()

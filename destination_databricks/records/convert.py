@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from array import array
+from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,7 +81,10 @@ def boolean(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
     return pa.array([v if v.__class__ is bool else None for v in values], pa.bool_())
 
 
-def string(values: Sequence, arrow_type: pa.DataType = pa.string()) -> pa.Array:
+STRING = pa.string()
+
+
+def string(values: Sequence, arrow_type: pa.DataType = STRING) -> pa.Array:
     """JSON strings; anything else is null."""
     inferred = _inferred(values)
     if inferred is not None and inferred.type in (pa.string(), pa.null()):
@@ -88,7 +92,7 @@ def string(values: Sequence, arrow_type: pa.DataType = pa.string()) -> pa.Array:
     return pa.array([v if v.__class__ is str else None for v in values], pa.string())
 
 
-def text(values: Sequence, arrow_type: pa.DataType = pa.string()) -> pa.Array:
+def text(values: Sequence, arrow_type: pa.DataType = STRING) -> pa.Array:
     """An existing STRING column the stream now types otherwise: strings as they are, other values as JSON text."""
     return pa.array([v if v.__class__ is str or v is None else dumps_bytes(v) for v in values], pa.string())
 

@@ -10,8 +10,9 @@ column the stream now types otherwise, strings as they are and other values as J
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -70,10 +71,6 @@ def vector_kind(dimension: int) -> str:
 # What the stream's Avro schema proposes (records/avro_schema.py writes exactly these).
 _AVRO_PRIMITIVES = {"string": "string", "long": "long", "double": "double", "boolean": "boolean"}
 _AVRO_LOGICAL = {"date": "date", "timestamp-micros": "timestamp", "local-timestamp-micros": "timestamp"}
-
-
-def kind(name: str) -> Kind:
-    return KINDS[name]
 
 
 def canonical(arrow_type: pa.DataType) -> pa.DataType:
@@ -176,7 +173,8 @@ def _spark_type(text: str, low: str, at: int) -> tuple[pa.DataType, int]:
         value, at = _spark_type(text, low, _after(text, at, ","))
         return pa.map_(key, value), _after(text, at, ">")
     if low.startswith("struct<", at):
-        fields, at = [], at + len("struct<")
+        fields: list[pa.Field] = []
+        at += len("struct<")
         while not fields or text[at] == ",":
             start = at + 1 if fields else at
             colon = text.index(":", start)

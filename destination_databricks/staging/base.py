@@ -1,7 +1,8 @@
-"""What every stager offers the sync: write a batch as a named file, seal a table's files, purge."""
+"""What every stager offers the sync: its lifecycle, and files written per batch, sealed per load, freed once loaded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 import pyarrow as pa
@@ -9,10 +10,17 @@ import pyarrow as pa
 from ..naming import TableName
 
 
+class StagedFormat(str, Enum):
+    """How a sealed load's files are read by the loader."""
+
+    DELTA = "delta"  # a Delta table at the location (S3: deltalake wrote its log)
+    PARQUET = "parquet"  # a folder of Parquet files
+    CSV = "csv"  # a folder of CSV files with a header (Azure)
+
+
 @dataclass(frozen=True)
 class StagedFile:
-    table: TableName
-    name: str  # file name inside the stream's staging folder
+    name: str  # file name inside the load's staging folder
     location: str  # full path or URI of the file
     size: int
     rows: int
@@ -25,25 +33,36 @@ def first_id(batch: pa.RecordBatch) -> str:
 
 @dataclass(frozen=True)
 class StagedTable:
-    """A sealed staging Delta table: exactly ``files``, ready to be loaded."""
+    """A sealed load: exactly ``files``, at ``location``, ready to be loaded into ``table``."""
 
     table: TableName
     location: str
     files: list[StagedFile]
     schema: pa.Schema
-    # "delta": a Delta table at location; "csv": a folder of CSV files with a header; "parquet": a folder of Parquet files
-    format: str = "delta"
+    format: StagedFormat
 
 
 class Stager(Protocol):
+    """One sync's staging. The backend drives the lifecycle: ``start`` before the first write; at the end
+    ``purge`` (purge_staging_data on) or ``keep`` then ``close`` (off), whatever happened in between."""
+
+    def start(self) -> None:
+        """Claim this sync's staging and clear what dead syncs left behind."""
+
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
-        """Stage one batch as one new file of ``table``'s staging folder."""
+        """Stage one batch as one new file of ``table``'s current load."""
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
-        """Make ``files`` the whole content of the table's staging Delta table."""
+        """Close the table's current load: exactly ``files``, ready to be loaded."""
 
     def loaded(self, staged: StagedTable) -> None:
         """``staged`` is committed to its table (its files may go)."""
 
     def purge(self) -> None:
-        """Remove everything this sync staged."""
+        """Remove everything this sync staged, and release the staging."""
+
+    def keep(self) -> None:
+        """Leave this sync's staging in place on purpose (no later sync sweeps it away)."""
+
+    def close(self) -> None:
+        """Release the staging without removing it (after ``keep``)."""

@@ -10,11 +10,11 @@ pattern has no {part_number} the part number is appended, and the extension when
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..settings import job_id
 
 MAX_NAME_LENGTH = 200
 DEFAULT_PATTERN = "part_{part_number}"
@@ -146,4 +146,4 @@ class FileNamer:
 
 def sync_namer(pattern: str, sync_id: str, extension: str = "parquet") -> FileNamer:
     """The namer of one sync's files; {sync_id} is the platform's job id when it runs us, else the sync's own id."""
-    return FileNamer(pattern, os.environ.get("WORKER_JOB_ID") or sync_id, extension=extension)
+    return FileNamer(pattern, job_id() or sync_id, extension=extension)

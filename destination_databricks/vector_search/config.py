@@ -6,8 +6,9 @@ embedding_vector_column + embedding_dimension (the stream brings them), columns_
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .. import fields
 from ..errors import ConfigError
@@ -78,7 +79,7 @@ def _index(raw: Any, field: str, endpoint_type: str) -> IndexConfig:
     columns = raw.get("columns_to_sync")
     if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns)):
         raise ConfigError(f"Config field '{field}.columns_to_sync' must be a list of column names.")
-    return IndexConfig(field, _text(raw, "stream", field, required=True), _text(raw, "namespace", field), name,
+    return IndexConfig(field, fields.required(raw, "stream", prefix=f"{field}."), _text(raw, "namespace", field), name,
                        _text(raw, "primary_key", field), source, model, vector,
                        dimension if vector is not None else None, tuple(columns) if columns is not None else None,
                        pipeline)
@@ -110,4 +111,4 @@ def parse(raw: Any, *, unity_catalog: bool) -> VectorSearchConfig | None:
         if key in seen:
             raise ConfigError(f"Config fields '{seen[key]}' and '{index.field}' both index stream '{index.stream}'.")
         seen[key] = index.field
-    return VectorSearchConfig(_text(raw, "endpoint_name", field, required=True), endpoint_type, float(timeout), parsed)
+    return VectorSearchConfig(fields.required(raw, "endpoint_name", prefix=f"{field}."), endpoint_type, float(timeout), parsed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-
 from ..catalog import StreamPlan
 from ..errors import ConfigError
 from ..naming import AIRBYTE_COLUMNS, StreamKey, TableName
@@ -54,9 +53,10 @@ def plan_indexes(config: VectorSearchConfig, catalog: str, plans: dict[StreamKey
             raise ConfigError(f"Config field '{index.field}.primary_key': column {primary_key!r} is not unique in the "
                               f"table of stream '{key}' ({plan.mode.value} keeps every row); use a dedup or overwrite "
                               "sync mode, or leave primary_key out to index by _airbyte_ab_id.")
-        if index.computed:
+        if index.embedding_source_column is not None:
             embedding = _column(plan, index.embedding_source_column, f"{index.field}.embedding_source_column")
         else:
+            assert index.embedding_vector_column is not None and index.embedding_dimension is not None  # config.py
             embedding = _column(plan, index.embedding_vector_column, f"{index.field}.embedding_vector_column")
             kind = types.vector_kind(index.embedding_dimension)
             plan.proposed_columns = tuple(replace(c, kind=kind, type=types.KINDS[kind].arrow) if c.name == embedding

@@ -1,15 +1,15 @@
 """After a sync commits rows of an indexed stream: the endpoint and the index exist, and a TRIGGERED index syncs.
 
-Runs as a post-commit step (sync.py's seam): it notes the tables each commit round touched and does its work
+Runs as a post-commit step (sync/rounds.py's AfterCommit): it notes the tables each commit round touched and does its work
 once, when the sync has committed everything and its STATEs are out, so a failure here leaves the data and
 the STATEs as they are and ends the sync with an error naming the index.
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
 
+from .. import settings
 from ..catalog import SyncMode
 from ..errors import ConfigError, SystemFailure, first_line
 from ..naming import TableName
@@ -17,22 +17,21 @@ from .config import VectorSearchConfig
 from .plan import IndexPlan
 
 logger = logging.getLogger("airbyte")
-POLL_SECONDS = float(os.environ.get("DESTINATION_DATABRICKS_VECTOR_SEARCH_POLL_SECONDS") or 5.0)
 
 
 class VectorSearchStep:
     def __init__(self, config: VectorSearchConfig, indexes: list[IndexPlan], workspace, enable_change_data_feed,
-                 poll_seconds: float = POLL_SECONDS):
+                 poll_seconds: float | None = None):
         """``workspace``: a databricks-sdk WorkspaceClient; ``enable_change_data_feed(table)``: the statement that
         turns CDF on for a table that existed before it was indexed."""
         self.config = config
         self.by_table = {index.table: index for index in indexes}
         self.workspace = workspace
         self.enable_change_data_feed = enable_change_data_feed
-        self.poll_seconds = poll_seconds
+        self.poll_seconds = settings.current().vector_search_poll_seconds if poll_seconds is None else poll_seconds
         self.touched: list[IndexPlan] = []
 
-    def __call__(self, table: TableName, rows: int, mode: SyncMode) -> None:
+    def committed(self, table: TableName, rows: int, mode: SyncMode) -> None:
         index = self.by_table.get(table)
         if index is not None and index not in self.touched:
             self.touched.append(index)
@@ -106,8 +105,13 @@ class VectorSearchStep:
             api.sync_index(index.index_name)
 
     def _create(self, index: IndexPlan) -> None:
-        from databricks.sdk.service.vectorsearch import (DeltaSyncVectorIndexSpecRequest, EmbeddingSourceColumn,
-                                                         EmbeddingVectorColumn, PipelineType, VectorIndexType)
+        from databricks.sdk.service.vectorsearch import (
+            DeltaSyncVectorIndexSpecRequest,
+            EmbeddingSourceColumn,
+            EmbeddingVectorColumn,
+            PipelineType,
+            VectorIndexType,
+        )
 
         c = index.config
         spec = DeltaSyncVectorIndexSpecRequest(

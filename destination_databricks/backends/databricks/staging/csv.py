@@ -1,4 +1,4 @@
-"""One record batch → one CSV file the warehouse reads through a temporary CSV table (Azure staging).
+"""One record batch → one CSV file, which the load's statement reads with read_files (Azure staging).
 
 RFC 4180: a header, `"` quoting where needed, `""` escapes, line breaks kept inside quotes; timestamps as
 ISO 8601 in UTC (`2024-01-01T10:00:00.123456Z`); integers of any size stay digits in `_airbyte_data`

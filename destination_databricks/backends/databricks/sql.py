@@ -1,18 +1,19 @@
 """Every statement the connector sends to Databricks, as pure functions of quoted names and literals.
 
-Nothing else in the code base writes statements (merge.py spells a deduplicated stream's rules as the SQL
-conditions both loaders use). Identifiers are backtick-quoted by naming.quote (a backtick inside is
-doubled); string literals are single-quoted with `\\` and `'` escaped; column types come from the type
-table (records/types.py). Statements that both Databricks and the local test engine run were preferred
-(README: "Not verified locally" lists the ones it cannot run).
+Nothing else in the code base writes statements (dedup.py spells a deduplicated stream's rules as clauses
+with SQL conditions, which both backends render: MERGE text here, delta-rs merge calls for LOCAL).
+Identifiers are backtick-quoted by naming.quote (a backtick inside is doubled); string literals are
+single-quoted with `\\` and `'` escaped; column types come from the type table (records/types.py).
+Statements that both Databricks and the local test engine run were preferred (docs/local-warehouse.md:
+"Not verified locally" lists the ones it cannot run).
 """
 from __future__ import annotations
 
 import pyarrow as pa
 
-from ..naming import TableName, quote
-from ..records.types import sql_type
-from .merge import Merge, is_deleted, key_match, latest_first, older, older_generation
+from ...dedup import Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
+from ...naming import TableName, quote
+from ...records.types import sql_type
 
 
 def literal(text: str) -> str:
@@ -150,25 +151,27 @@ def show_tables_extended(catalog: str, schema: str) -> str:
     return f"SHOW TABLE EXTENDED IN {quote(catalog)}.{quote(schema)} LIKE '*'"
 
 
-def delete_generations_below(catalog: str, table: TableName, minimum: int, has_column: bool = True) -> str:
-    """Rows of a generation below ``minimum``, and rows of no generation (written before generations), go."""
-    if not has_column:
-        return f"DELETE FROM {table_ref(catalog, table)}"
-    return f"DELETE FROM {table_ref(catalog, table)} WHERE {older_generation(minimum, target=None)}"
+def truncate(catalog: str, table: TableName, truncation: Truncation) -> str:
+    """Rows of a generation below the minimum, and rows of no generation (written before generations), go."""
+    stale = truncation.stale(target=None)
+    return f"DELETE FROM {table_ref(catalog, table)}" + (f" WHERE {stale}" if stale else "")
 
 
-def _dropping(minimum: int) -> str:
+def _clause(when: str, action: str, predicate: str | None) -> str:
+    return f"WHEN {when}{f' AND {predicate}' if predicate else ''} THEN {action}"
+
+
+def _dropping(truncation: Truncation) -> str:
     """The MERGE clause of a truncating refresh's last load: the table's rows of older generations go in the
-    same commit as the new rows arrive (``minimum`` -1: the table has no generation column, every row goes)."""
-    condition = "" if minimum < 0 else f" AND {older_generation(minimum)}"
-    return f" WHEN NOT MATCHED BY SOURCE{condition} THEN DELETE"
+    same commit as the new rows arrive."""
+    return _clause("NOT MATCHED BY SOURCE", "DELETE", truncation.stale())
 
 
-def append_dropping_generations(catalog: str, table: TableName, source: str, marker: str, minimum: int) -> str:
-    """Add the rows of ``source`` and delete the table's rows of generations below ``minimum``, in one commit.
+def append_truncating(catalog: str, table: TableName, source: str, marker: str, truncation: Truncation) -> str:
+    """Add the rows of ``source`` and delete the table's rows of older generations, in one commit.
     ``marker`` as for ``append``: replayed, it adds nothing, and the old generations are gone already."""
     return (f"MERGE INTO {table_ref(catalog, table)} AS t USING (SELECT * FROM {source}{_once(catalog, table, marker)}) "
-            f"AS s ON FALSE WHEN NOT MATCHED THEN INSERT *{_dropping(minimum)}")
+            f"AS s ON FALSE WHEN NOT MATCHED THEN INSERT * {_dropping(truncation)}")
 
 
 def latest_rows(source: str, columns: list[str], merge: Merge) -> str:
@@ -187,19 +190,11 @@ def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = 
 
 
 def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge,
-                 drop_below: int | None = None) -> str:
+                 truncation: Truncation | None = None) -> str:
     """Apply ``source`` to a deduplicated table in one commit: per key its newest row updates the table's row
-    (unless older), inserts a missing key, or deletes the key's row (a CDC delete, hard mode). Run twice, the
-    same table: replaying a MERGE is harmless by construction."""
-    old = older(merge)
-    clauses = []
-    if merge.deletes:
-        clauses.append(f"WHEN MATCHED AND {is_deleted(merge)} AND NOT {old} THEN DELETE")
-    clauses.append(f"WHEN MATCHED AND NOT {old} THEN UPDATE SET *")
-    clauses.append(f"WHEN NOT MATCHED AND NOT {is_deleted(merge)} THEN INSERT *" if merge.deletes
-                   else "WHEN NOT MATCHED THEN INSERT *")
-    if drop_below is not None:
-        clauses.append(_dropping(drop_below).strip())
+    (unless older), inserts a missing key, or deletes the key's row (a CDC delete, hard mode): dedup.py's
+    clauses. Run twice, the same table: replaying a MERGE is harmless by construction."""
+    clauses = [_clause(c.when.value, c.action.value, c.predicate) for c in merge_clauses(merge, truncation)]
     return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({_latest(source, columns, merge)}) AS s "
             f"ON {key_match(merge)} " + " ".join(clauses))
 

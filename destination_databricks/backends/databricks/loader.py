@@ -2,7 +2,7 @@
 
 Each load commits once: a table's first load creates it from its rows (CREATE TABLE … AS SELECT), then
 INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION for an append that brings
-new columns, MERGE for a deduplicated stream (merge.py), MERGE … WHEN NOT MATCHED BY SOURCE … DELETE for the
+new columns, MERGE for a deduplicated stream (dedup.py's rules), MERGE … WHEN NOT MATCHED BY SOURCE … DELETE for the
 last load of a truncating refresh. Some cases take more statements but still commit the rows once: new
 columns a replacing or merging load brings are added first (a MERGE that inserts nothing). Staged CSV is
 read by the load's statement itself (`read_files`). Existing tables' schemas come with the listing of their
@@ -10,22 +10,22 @@ schema (SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from ..catalog import SyncMode
-from ..naming import TableName, sanitize
-from ..records.columns import AIRBYTE_SCHEMA
-from ..records.types import canonical_schema
-from ..staging.base import StagedTable
+from ...catalog import SyncMode
+from ...dedup import GENERATION, Merge, Truncation
+from ...naming import TableName, sanitize
+from ...records.columns import AIRBYTE_SCHEMA
+from ...records.types import canonical_schema
+from ...staging.base import StagedFormat, StagedTable
+from ..base import Capabilities
 from . import listing, sql
-from .merge import GENERATION, Merge
 from .sql_client import SchemaNotFound, SqlClient, TableNotFound
-
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
@@ -35,10 +35,9 @@ class _Load:
     staged: StagedTable
     mode: SyncMode
     merge: Merge | None  # a deduplicated stream's rules
-    drop_below: int | None  # a truncating refresh's end: generations below it go in the same commit
+    truncation: Truncation | None  # a truncating refresh's end: older generations go in the same commit
     grows: bool  # the staged files have columns the table lacks
     columns: list[str]  # the source's columns
-    has_generations: bool  # the table has `_airbyte_generation_id` already
     creates: bool = False  # the table does not exist: CREATE TABLE … AS SELECT the load's rows
     location: str | None = None  # where the table lives (None: managed)
 
@@ -46,18 +45,19 @@ class _Load:
 class DatabricksLoader:
     def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
                  schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
-                 concurrency: int = 1):
+                 concurrency: int = 1, change_data_feed: frozenset[TableName] = frozenset()):
         """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
-        ``concurrency``: how many statements may run at once (loads of different tables, schema reads)."""
+        ``concurrency``: how many statements may run at once (loads of different tables, schema reads);
+        ``change_data_feed``: tables created with Change Data Feed on (Vector Search indexes them)."""
         self._connect = connect
-        self.concurrent_loads = concurrency
+        self.capabilities = Capabilities(concurrent_loads=concurrency, change_data_feed=True)
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
         self.schema_at = schema_at  # the Delta schema at a location, if a table is there
         self.schemas = schemas
         self.csv_options = csv_options or {}
         self._known: dict[TableName, pa.Schema | None] = {}
-        self.change_data_feed: set[TableName] = set()  # tables created with Change Data Feed on (Vector Search)
+        self.change_data_feed = change_data_feed
         self._created_schemas: set[str] = set()
         self._schema_lock = threading.Lock()
         self._local = threading.local()
@@ -75,7 +75,8 @@ class DatabricksLoader:
         return client
 
     def _columns(self, table: TableName) -> pa.Schema:
-        return canonical_schema(self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}").schema)
+        answer = self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}")
+        return canonical_schema(answer.schema)
 
     def table_schema(self, table: TableName) -> pa.Schema | None:
         if table not in self._known:
@@ -145,8 +146,9 @@ class DatabricksLoader:
             self._known[table] = self._read(table, listed=table not in orphans)
 
         rest = [t for t in tables if t not in self._known]
-        if self.concurrent_loads > 1 and len(rest) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.concurrent_loads, len(rest)), thread_name_prefix="schema") as pool:
+        readers = min(self.capabilities.concurrent_loads, len(rest))
+        if readers > 1:
+            with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="schema") as pool:
                 list(pool.map(read, rest))
         else:
             for table in rest:
@@ -159,7 +161,7 @@ class DatabricksLoader:
                 self._created_schemas.add(schema)
 
     def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
-             drop_below: int | None = None) -> None:
+             truncation: Truncation | None = None) -> None:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
@@ -172,24 +174,27 @@ class DatabricksLoader:
                                                      change_data_feed=table in self.change_data_feed),
                                     f"create table {table}")
             existing = staged.schema
-        load = _Load(staged, mode, merge, None if mode.replaces else drop_below,
-                     grows=any(name not in existing.names for name in staged.schema.names),
-                     columns=staged.schema.names, has_generations=GENERATION in existing.names,
-                     creates=creates, location=location)
-        if staged.format != "delta" and not staged.files:  # no folder of files: an empty source of the table's shape
-            empty = replace(load, grows=False, columns=existing.names)
+        grows = any(name not in existing.names for name in staged.schema.names)
+        if truncation is not None:  # the table has the generation column, or gains it in this load
+            truncation = Truncation(truncation.minimum, column=GENERATION in existing.names or grows)
+        load = _Load(staged, mode, merge, None if mode.replaces else truncation, grows=grows,
+                     columns=staged.schema.names, creates=creates, location=location)
+        if staged.format is not StagedFormat.DELTA and not staged.files:  # no folder: an empty source of the table's shape
+            kept = GENERATION in existing.names  # nothing is added, so a table without the column keeps lacking it
+            empty = replace(load, grows=False, columns=existing.names, truncation=load.truncation and Truncation(
+                load.truncation.minimum, column=kept))
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
-        if staged.format == "csv":  # read in the load's own statement, typed like the table
+        if staged.format is StagedFormat.CSV:  # read in the load's own statement, typed like the table
             self._load_from(sql.csv_files(staged.location, staged.schema, self.csv_options), load)
-        elif staged.format == "parquet":
+        elif staged.format is StagedFormat.PARQUET:
             self._load_from(sql.parquet_path(staged.location), load)
         else:
             self._load_from(sql.delta_path(staged.location), load)
         self._known[table] = canonical_schema(staged.schema)
 
-    def _load_from(self, source: str, load: "_Load") -> None:
+    def _load_from(self, source: str, load: _Load) -> None:
         """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""
         staged, table, catalog = load.staged, load.staged.table, self.catalog
         files = bool(staged.files)
@@ -200,26 +205,24 @@ class DatabricksLoader:
                                             change_data_feed=table in self.change_data_feed)
             self.client.execute(statement, f"create {table} from {len(staged.files)} staged files")
             return
-        if load.grows and (load.mode.replaces or load.merge is not None or load.drop_below is not None):
+        truncation = load.truncation
+        if load.grows and (load.mode.replaces or load.merge is not None or truncation is not None):
             # first, so the commit's conditions can name a column (a key, the generation) the table gains now
             self.client.execute(sql.add_columns_from(catalog, table, source), f"add new columns to {table}")
-        drop = load.drop_below
-        if drop is not None and not load.has_generations and not load.grows:
-            drop = -1  # the table has no generation column: every row predates generations (see delete_…)
         if load.merge is not None and load.mode.replaces:
             statement = sql.overwrite_latest(catalog, table, source, load.columns, load.merge)
         elif load.merge is not None and files:
-            statement = sql.merge_latest(catalog, table, source, load.columns, load.merge, drop_below=drop)
+            statement = sql.merge_latest(catalog, table, source, load.columns, load.merge, truncation)
         elif load.mode.replaces:
             statement = sql.overwrite(catalog, table, source)
-        elif files and drop is not None:
-            statement = sql.append_dropping_generations(catalog, table, source, self._marker(staged), drop)
+        elif files and truncation is not None:
+            statement = sql.append_truncating(catalog, table, source, self._marker(staged), truncation)
         elif files and load.grows:
             statement = sql.append_with_new_columns(catalog, table, source, self._marker(staged))
         elif files:
             statement = sql.append(catalog, table, source, self._marker(staged))
-        elif drop is not None:  # nothing new, but the refresh truncates
-            statement = sql.delete_generations_below(catalog, table, drop, has_column=drop >= 0)
+        elif truncation is not None:  # nothing new, but the refresh truncates
+            statement = sql.truncate(catalog, table, truncation)
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
@@ -238,8 +241,8 @@ class DatabricksLoader:
         found = {}
         for schema in sorted(self.schemas):
             for name, columns in sorted(self._listing(schema).items()):
-                if name.startswith(("_airbyte_tmp_", "_airbyte_connection_test_")):
-                    continue  # the connector's own scratch tables, not streams
+                if name.startswith("_airbyte_connection_test_"):
+                    continue  # a check's test table, not a stream
                 table = TableName(schema, name)
                 found[table] = canonical_schema(columns) if columns is not None else self._columns(table)
         return found

@@ -1,27 +1,19 @@
-"""S3 + Databricks: staged as Delta tables on S3, loaded by SQL into unmanaged tables at
-`s3://<bucket>/<path>/<schema>/<table>`.
+"""S3 staging: the ObjectStore of remote.py on a bucket, under the configured bucket path, with boto3.
 
-Staging: `s3://<bucket>/<path>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/` holds Parquet files named by
-`file_name_pattern` and a `_delta_log` written by deltalake (staging/remote.py does the rest). Big files go
-up multipart.
+Loads are `s3://<bucket>/<path>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/`: Parquet files named by
+`file_name_pattern` and a `_delta_log` written by deltalake (the backend seals them so). Big files go up
+multipart.
 """
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pyarrow as pa
 
-from .. import delta_files
-from ..config import S3Storage
-from ..errors import ConfigError, SystemFailure
-from ..naming import TableName
-from ..retries import RetryBudget
-from ..staging.base import StagedFile
-from ..staging.filename import FileNamer, sync_namer
-from ..staging.parquet import parquet_bytes
-from ..staging.remote import Body, RemoteStager
-from . import DataSource, warehouse
+from ....config import S3Storage
+from ....errors import ConfigError
+from ....retries import RetryBudget
+from .remote import Body
 
 MULTIPART_CHUNK = 16 << 20
 
@@ -128,51 +120,3 @@ def s3_error(exc: Exception, storage: S3Storage, action: str) -> ConfigError:
                        "check s3_endpoint, s3_bucket_region and the credentials.")
 
 
-class S3Source(DataSource):
-    storage: S3Storage
-
-    def loader(self, *, patient: bool = True):
-        options = storage_options(self.storage)
-
-        def location(table: TableName) -> str:
-            return s3_uri(self.storage, f"{table.schema}/{table.table}")
-
-        return warehouse.loader(self.config, location, patient=patient,
-                                schema_at=lambda where: delta_files.read_schema(where, options))
-
-    def connect(self, sync_id: str):
-        namer = sync_namer(self.storage.file_name_pattern, sync_id)
-        namer.validate()
-        options = storage_options(self.storage)
-
-        def seal(location: str, files: list[StagedFile], schema: pa.Schema) -> str:
-            data = [delta_files.DataFile(f.name, f.size, f.rows) for f in files]
-            try:
-                delta_files.commit(location, data, schema, "overwrite", storage_options=options)
-            except Exception as exc:
-                raise SystemFailure(f"Committing the staging Delta table at {location} failed: {exc}") from exc
-            return "delta"
-
-        stager = RemoteStager(S3Store(self.storage), sync_id, namer, parquet_bytes, "delta", seal=seal)
-        return warehouse.remote_sync(self.config, stager, self.loader())
-
-    def check(self) -> None:
-        FileNamer(self.storage.file_name_pattern, "check").validate()
-        check_id = uuid.uuid4().hex
-        store = S3Store(self.storage)
-        path = f"_airbyte_check_{check_id}"
-        try:
-            store.client.put_object(Bucket=store.bucket, Key=store.key(path), Body=b"airbyte check")
-        except Exception as exc:
-            raise s3_error(exc, self.storage, "write a test object") from None
-        try:
-            store.client.delete_object(Bucket=store.bucket, Key=store.key(path))
-        except Exception as exc:
-            raise s3_error(exc, self.storage, "delete a test object") from None
-        try:
-            warehouse.check_table(self.config, self.loader(patient=False), store.uri(f"{path}/table"), check_id)
-        finally:
-            try:
-                store.delete_prefix(path)
-            except Exception:
-                pass

@@ -1,21 +1,16 @@
-"""Azure Blob Storage + Databricks: staged as CSV in the container
-(`_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/part_<n>.csv`, written with the SAS token), read by the
-load's statement (read_files) into unmanaged tables at
-`abfss://<container>@<account>.dfs.<domain>/<schema>/<table>`.
+"""Azure staging: the ObjectStore of remote.py on a blob container, from its root, with the SAS token.
+
+Loads are `_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/part_<n>.csv` (csv.py), read by the load's
+statement (read_files) through the container's `abfss://` name.
 """
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-from ..config import AzureStorage
-from ..errors import ConfigError
-from ..naming import TableName
-from ..retries import RetryBudget
-from ..staging.csv import CSV_OPTIONS, csv_bytes
-from ..staging.filename import DEFAULT_PATTERN, sync_namer
-from ..staging.remote import Body, RemoteStager
-from . import DataSource, warehouse
+from ....config import AzureStorage
+from ....errors import ConfigError
+from ....retries import RetryBudget
+from .remote import Body
 
 
 def account_url(storage: AzureStorage) -> str:
@@ -93,36 +88,3 @@ def azure_error(exc: Exception, storage: AzureStorage, action: str) -> ConfigErr
                        "check azure_blob_storage_account_name and azure_blob_storage_endpoint_domain_name.")
 
 
-class AzureSource(DataSource):
-    storage: AzureStorage
-
-    def loader(self, *, patient: bool = True):
-        def location(table: TableName) -> str:
-            return abfss(self.storage, f"{table.schema}/{table.table}")
-
-        # A table whose name is gone is created anew; Delta data left at its location is not read from here.
-        return warehouse.loader(self.config, location, patient=patient, csv_options=CSV_OPTIONS)
-
-    def connect(self, sync_id: str):
-        namer = sync_namer(DEFAULT_PATTERN, sync_id, extension="csv")
-        stager = RemoteStager(AzureStore(self.storage), sync_id, namer, csv_bytes, "csv")
-        return warehouse.remote_sync(self.config, stager, self.loader())
-
-    def check(self) -> None:
-        check_id = uuid.uuid4().hex
-        store = AzureStore(self.storage, patient=False)
-        name = f"_airbyte_check_{check_id}"
-        for action, call in (("write a test blob", lambda: store.client.upload_blob(name, b"airbyte check")),
-                             ("list blobs", lambda: list(store.client.list_blobs(name_starts_with=name))),
-                             ("delete a test blob", lambda: store.client.delete_blob(name))):
-            try:
-                call()
-            except Exception as exc:
-                raise azure_error(exc, self.storage, action) from None
-        try:
-            warehouse.check_table(self.config, self.loader(patient=False), abfss(self.storage, f"{name}/table"), check_id)
-        finally:
-            try:
-                store.delete_prefix(name)
-            except Exception:
-                pass

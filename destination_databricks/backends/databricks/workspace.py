@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
-from .config import DatabricksConnection
-from .errors import ConfigError, SystemFailure
-from .retries import RetryBudget, retrying
+from ...config import DatabricksConnection
+from ...errors import ConfigError
+from ...retries import RetryBudget, retrying
 
 # HTTP connections the Files API client keeps (the SDK's default: 20). The SDK applies it to https:// only; against
 # the local warehouse's http:// requests keeps 10, and urllib3 logs "Connection pool is full" when more run at once.
@@ -33,8 +34,9 @@ class SignIn:
         from databricks.sdk.core import Config
 
         c = self.connection
-        credentials = (dict(client_id=c.client_id, client_secret=c.client_secret, auth_type="oauth-m2m") if c.oauth
-                       else dict(token=c.access_token, auth_type="pat"))
+        credentials: dict[str, Any] = (
+            dict(client_id=c.client_id, client_secret=c.client_secret, auth_type="oauth-m2m") if c.oauth
+            else dict(token=c.access_token, auth_type="pat"))
         budget = RetryBudget.sync()
         try:
             return Config(host=c.host_url, disable_experimental_files_api_client=True,  # plain PUTs, any size
@@ -92,16 +94,3 @@ class SignIn:
         from databricks.sdk import WorkspaceClient
 
         return WorkspaceClient(config=self.config())
-
-
-def api_error(exc: BaseException, what: str) -> Exception:
-    """A failed workspace API call → our error, naming what was being done."""
-    from databricks.sdk import errors
-
-    if isinstance(exc, (ConfigError, SystemFailure)):
-        return exc
-    reason = str(exc).split("\n")[0][:300]
-    if isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)):  # the credentials, not the request
-        return ConfigError(f"Databricks refused to {what}: {reason} (check the credentials and the principal's "
-                           "permissions on the catalog, schema and volume)")
-    return SystemFailure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from ..errors import first_line
+from .... import settings
+from ....errors import first_line
 
 logger = logging.getLogger("airbyte")
 STAGING_ROOT = "_airbyte_staging"  # every sync's staging lives below this folder of the store
@@ -26,7 +26,7 @@ SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 def stale_after_seconds() -> float:
     """Staging whose heartbeat is older than this belongs to a dead sync (default 15 minutes)."""
-    return float(os.environ.get("DESTINATION_DATABRICKS_STALE_STAGING_SECONDS") or 900)
+    return settings.current().stale_staging_seconds
 
 
 class Heartbeat:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
-from ..config import DatabricksConnection
-from ..errors import ConfigError, SystemFailure, first_line
-from ..retries import RetryBudget, retrying
-from ..workspace import SignIn
+from ...config import DatabricksConnection
+from ...errors import ConfigError, SystemFailure, first_line
+from ...retries import RetryBudget, retrying
+from .workspace import SignIn
 
 logger = logging.getLogger("airbyte")
 # The driver's error context can carry a stale code (200 after a retried 503 ran out of time), so a
@@ -30,7 +31,7 @@ class RetryPolicy:
     driver_delay_max: float = 10.0
 
     @classmethod
-    def of(cls, budget: RetryBudget) -> "RetryPolicy":
+    def of(cls, budget: RetryBudget) -> RetryPolicy:
         return cls(attempts=min(4, budget.attempts), backoff_seconds=2 * budget.backoff_seconds,
                    driver_attempts=budget.attempts, driver_seconds=budget.max_seconds / 2,
                    driver_delay_max=budget.driver_delay_max())
@@ -58,10 +59,11 @@ def is_transient(exc: BaseException) -> bool:
     import urllib3.exceptions
     from databricks.sql import exc as dbx
 
-    chain = []
-    while exc is not None and len(chain) < 8:  # the driver wraps what the transport raised: read the whole chain
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(chain) < 8:  # the driver wraps what the transport raised: read the whole chain
+        chain.append(link)
+        link = link.__cause__ or link.__context__
     for e in chain:
         if isinstance(e, (dbx.SessionAlreadyClosedError, dbx.CursorAlreadyClosedError)):
             return True
@@ -87,7 +89,8 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
     if code in (401, 403):
         return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
     if code == 404:
-        return ConfigError(f"Databricks has no SQL endpoint at HTTP path {connection.http_path!r} (databricks_http_path): {reason}")
+        return ConfigError(f"Databricks has no SQL endpoint at HTTP path {connection.http_path!r} "
+                           f"(databricks_http_path): {reason}")
     if code is None:
         return ConfigError(
             f"Cannot reach Databricks at {connection.hostname!r} port {connection.port} "
@@ -124,7 +127,7 @@ class SqlClient:
         self.signin = signin
         self.connection = signin.connection
         self.retry = retry
-        self._conn = None
+        self._conn: Any = None  # the driver's connection, opened at the first statement
 
     def _connect(self):
         from databricks import sql

@@ -1,7 +1,6 @@
-"""Managed tables + Databricks: Parquet staged in a Unity Catalog volume, loaded by SQL into managed tables
-(no location; the metastore keeps their data).
+"""Volume staging: the ObjectStore of remote.py in a Unity Catalog volume, through the Files API.
 
-Staging: `/Volumes/<catalog>/<schema>/<volume>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/<name>.parquet`,
+Loads are `/Volumes/<catalog>/<schema>/<volume>/_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/<name>.parquet`,
 uploaded from memory through the Files API of databricks-sdk (no local temporary files); the warehouse reads a
 load folder as ``parquet.`/Volumes/…` ``. The Files API deletes one path per call and only empty folders, so a
 load's files and folder go as soon as it commits, beside the next loads, rather than all at the end.
@@ -10,18 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from ..config import ManagedTablesStorage
-from ..errors import ConfigError
-from ..naming import sanitize
-from ..staging.filename import DEFAULT_PATTERN, sync_namer
-from ..staging.parquet import parquet_bytes
-from ..staging.remote import Body, RemoteStager
-from ..workspace import SignIn, api_error
-from . import DataSource, warehouse
-
+from ....errors import ConfigError, SystemFailure
+from .remote import Body
 
 PURGE_CALLS = 16  # Files API calls at once while purging staging
 
@@ -52,7 +43,7 @@ class VolumeStore:
         try:
             self.files.upload(self.uri(path), io.BytesIO(body), overwrite=True)
         except Exception as exc:
-            error = api_error(exc, f"write to the staging volume {self.root}")
+            error = files_error(exc, f"write to the staging volume {self.root}")
             if isinstance(error, ConfigError):  # the credentials or permissions: the user's to fix
                 raise error from None
             raise
@@ -64,7 +55,7 @@ class VolumeStore:
         except Exception as exc:
             if _is_missing(exc):
                 return []
-            raise api_error(exc, f"list the staging volume {self.root}") from None
+            raise files_error(exc, f"list the staging volume {self.root}") from None
 
     def modified(self, path: str) -> dt.datetime | None:
         try:
@@ -88,10 +79,11 @@ class VolumeStore:
         """Delete the folder ``root`` and everything in it. The Files API lists one folder per call and removes
         only empty folders, each call taking its round trip: so every folder of a level is listed at once, then
         every file is deleted at once, then the folders, deepest level first."""
-        levels, files = [[root]], []
+        levels: list[list[str]] = [[root]]
+        files: list[str] = []
         with ThreadPoolExecutor(max_workers=PURGE_CALLS, thread_name_prefix="purge") as pool:
             while levels[-1]:
-                below = []
+                below: list[str] = []
                 for entries in pool.map(self._entries, levels[-1]):
                     for entry in entries:
                         (below if entry.is_directory else files).append(entry.path)
@@ -126,46 +118,14 @@ class VolumeStore:
             raise
 
 
-class ManagedSource(DataSource):
-    storage: ManagedTablesStorage
+def files_error(exc: BaseException, what: str) -> Exception:
+    """A failed Files API call → our error, naming what was being done."""
+    from databricks.sdk import errors
 
-    def loader(self, *, patient: bool = True, signin: SignIn | None = None):
-        return warehouse.loader(self.config, lambda _: None, patient=patient, signin=signin)  # managed: no location
-
-    def _volume(self, loader) -> str:
-        """Create the staging volume (and its schema) if missing; its path."""
-        schema = sanitize(self.config.schema, lowercase=True)
-        loader.ensure_volume(schema, self.storage.volume)
-        return volume_root(self.config.catalog, schema, self.storage.volume)
-
-    def connect(self, sync_id: str):
-        signin = SignIn(self.config.databricks)
-        loader = self.loader(signin=signin)
-        try:
-            store = VolumeStore(signin.workspace(), self._volume(loader))
-            stager = RemoteStager(store, sync_id, sync_namer(DEFAULT_PATTERN, sync_id), parquet_bytes, "parquet",
-                                  free_loaded=self.config.purge_staging_data)
-        except BaseException:
-            loader.close()
-            raise
-        return warehouse.remote_sync(self.config, stager, loader)
-
-    def check(self) -> None:
-        check_id = uuid.uuid4().hex
-        signin = SignIn(self.config.databricks, patient=False)
-        loader = self.loader(patient=False, signin=signin)
-        try:
-            root = self._volume(loader)
-            files = signin.workspace().files
-            path = f"{root}/_airbyte_check_{check_id}"
-            for action, call in (("write a test file to", lambda: files.upload(path, io.BytesIO(b"airbyte check"),
-                                                                                overwrite=True)),
-                                 ("delete a test file from", lambda: files.delete(path))):
-                try:
-                    call()
-                except Exception as exc:
-                    raise api_error(exc, f"{action} the staging volume {root} (data_source.volume_name)") from None
-        except BaseException:
-            loader.close()
-            raise
-        warehouse.check_table(self.config, loader, None, check_id)
+    if isinstance(exc, (ConfigError, SystemFailure)):
+        return exc
+    reason = str(exc).split("\n")[0][:300]
+    if isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)):  # the credentials, not the request
+        return ConfigError(f"Databricks refused to {what}: {reason} (check the credentials and the principal's "
+                           "permissions on the catalog, schema and volume)")
+    return SystemFailure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}")

@@ -1,5 +1,5 @@
 """Staging on an object store, written once: S3, Azure Blob Storage and Unity Catalog volumes differ only in
-the small ObjectStore adapter each data source supplies (sources/).
+the small ObjectStore adapter each supplies (s3.py, azure.py, volume.py beside this file).
 
 Layout: `_airbyte_staging/<sync id>/<schema>.<table>.load_<n>/<file>` under the store's root (bucket path,
 container, volume): one folder per load, no deeper (names are safe identifiers, so the dots cannot collide).
@@ -7,27 +7,29 @@ Each seal closes a load's folder, so a load reads exactly the files staged since
 whose purge costs calls per folder (a volume), a load's files and folder are deleted as soon as it commits,
 beside the next loads, so the purge at the end finds little. The sync's heartbeat is its first object, so every
 folder of ours carries it; dead syncs' folders are swept as the sync starts (liveness.py) and nothing without
-our heartbeat is ever deleted; staging kept on purpose is marked. Uploads run on a pool with back-pressure (16 files, 64 MiB at most) while the next batch is encoded.
+our heartbeat is ever deleted; staging kept on purpose is marked. Uploads run on a pool with back-pressure
+(16 files, 64 MiB at most) while the next batch is encoded.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Protocol, Union
+from typing import Protocol, TypeAlias
 
 import pyarrow as pa
 
-from ..bounded import BoundedExecutor
-from ..errors import ConfigError, ConnectorError, SystemFailure, first_line
-from ..naming import TableName
-from .base import StagedFile, StagedTable, first_id
-from .filename import FileNamer
+from ....bounded import BoundedExecutor
+from ....errors import ConfigError, ConnectorError, SystemFailure, first_line
+from ....naming import TableName
+from ....staging.base import StagedFile, StagedFormat, StagedTable, first_id
+from ....staging.filename import FileNamer
 from .liveness import HEARTBEAT, KEPT, STAGING_ROOT, Heartbeat, sweep
 
 logger = logging.getLogger("airbyte")
-Body = Union[bytes, pa.Buffer]
+Body: TypeAlias = bytes | pa.Buffer
 
 
 class ObjectStore(Protocol):
@@ -68,10 +70,10 @@ def _size(body: Body) -> int:
 
 class RemoteStager:
     def __init__(self, store: ObjectStore, sync_id: str, namer: FileNamer, encode: Callable[[pa.RecordBatch, str], Body],
-                 format: str, seal: Callable[[str, list[StagedFile], pa.Schema], str] | None = None,
+                 format: StagedFormat, seal: Callable[[str, list[StagedFile], pa.Schema], StagedFormat] | None = None,
                  max_in_flight: int = 16, max_bytes_in_flight: int = 64 << 20, free_loaded: bool = False):
         """``encode``: a batch and its Avro schema → the file's bytes; ``format``: how the warehouse reads a load
-        folder ("parquet", "csv"); ``seal``: more to do once a folder's files are up (S3 commits a staging Delta
+        folder; ``seal``: more to do once a folder's files are up (S3 commits a staging Delta
         log there), returning the format it leaves; ``free_loaded``: delete a load's files once it committed
         (``store`` is then a FreeingStore)."""
         self.store = store
@@ -140,7 +142,7 @@ class RemoteStager:
         self._wait_alive()
         path = f"{self.folder(table)}/{name}"
         self._pending.setdefault(table, []).append(self._uploads.submit(self.store.put, path, body, weight=_size(body)))
-        return StagedFile(table, name, self.store.uri(path), _size(body), batch.num_rows, first_id(batch))
+        return StagedFile(name, self.store.uri(path), _size(body), batch.num_rows, first_id(batch))
 
     def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
         self._wait_alive()
@@ -157,7 +159,7 @@ class RemoteStager:
         self._loads[table] = self._loads.get(table, 0) + 1  # the next files go to a folder of their own
         if self._freeing is not None and files:
             self._sealed[location] = folder
-        return StagedTable(table, location, files, schema, format=form)
+        return StagedTable(table, location, files, schema, form)
 
     def loaded(self, staged: StagedTable) -> None:
         """``staged`` is committed to its table: with ``free_loaded``, its files and folder are deleted now, on

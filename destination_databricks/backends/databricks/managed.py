@@ -1,0 +1,65 @@
+"""Managed tables + Databricks: Parquet staged in a Unity Catalog volume (staging/volume.py), loaded by SQL into
+managed tables (no location; the metastore keeps their data)."""
+from __future__ import annotations
+
+import io
+import uuid
+
+from ...config import ManagedTablesStorage
+from ...naming import TableName, sanitize
+from ...staging.base import StagedFormat
+from ...staging.filename import DEFAULT_PATTERN, sync_namer
+from ...staging.parquet import parquet_bytes
+from ..base import Backend
+from . import warehouse
+from .loader import DatabricksLoader
+from .staging.remote import RemoteStager
+from .staging.volume import VolumeStore, files_error, volume_root
+from .workspace import SignIn
+
+
+class ManagedBackend(Backend):
+    storage: ManagedTablesStorage
+
+    def loader(self, *, patient: bool = True, signin: SignIn | None = None,
+               change_data_feed: frozenset[TableName] = frozenset()) -> DatabricksLoader:
+        return warehouse.loader(self.config, lambda _: None, patient=patient, signin=signin,  # managed: no location
+                                change_data_feed=change_data_feed)
+
+    def _volume(self, loader: DatabricksLoader) -> str:
+        """Create the staging volume (and its schema) if missing; its path."""
+        schema = sanitize(self.config.schema, lowercase=True)
+        loader.ensure_volume(schema, self.storage.volume)
+        return volume_root(self.config.catalog, schema, self.storage.volume)
+
+    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):
+        signin = SignIn(warehouse.connection(self.config))
+        loader = self.loader(signin=signin, change_data_feed=change_data_feed)
+        try:
+            store = VolumeStore(signin.workspace(), self._volume(loader))
+            stager = RemoteStager(store, sync_id, sync_namer(DEFAULT_PATTERN, sync_id), parquet_bytes,
+                                  StagedFormat.PARQUET, free_loaded=self.config.purge_staging_data)
+        except BaseException:
+            loader.close()
+            raise
+        return warehouse.staged(self.config, stager, loader)
+
+    def check(self) -> None:
+        check_id = uuid.uuid4().hex
+        signin = SignIn(warehouse.connection(self.config), patient=False)
+        loader = self.loader(patient=False, signin=signin)
+        try:
+            root = self._volume(loader)
+            files = signin.workspace().files
+            path = f"{root}/_airbyte_check_{check_id}"
+            for action, call in (("write a test file to", lambda: files.upload(path, io.BytesIO(b"airbyte check"),
+                                                                                overwrite=True)),
+                                 ("delete a test file from", lambda: files.delete(path))):
+                try:
+                    call()
+                except Exception as exc:
+                    raise files_error(exc, f"{action} the staging volume {root} (data_source.volume_name)") from None
+        except BaseException:
+            loader.close()
+            raise
+        warehouse.check_table(self.config, loader, None, check_id)

@@ -1,0 +1,1 @@
+"""The LOCAL backend: delta-rs commits into a folder, no workspace needed."""

@@ -1,1 +1,0 @@
-"""Loading: staged files → the destination Delta tables, in one commit per load."""

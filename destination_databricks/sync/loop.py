@@ -1,0 +1,133 @@
+"""The message loop of one `write`: input lines read and routed — records to their stream's buffer, STATEs to the
+checkpoints, stream statuses noted — and a commit round run whenever one is due (rounds.py)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import orjson
+
+from ..backends.base import Loader
+from ..catalog import StreamPlan
+from ..errors import ConfigError, InputError
+from ..messages import IDLE, LONG_NUMBER, NUMBER_CHARS, exact_data_text, parse_line
+from ..naming import StreamKey
+from ..records.buffer import MissingKey
+from ..settings import Settings
+from ..staging.base import Stager
+from .batches import Batches, StreamState
+from .rounds import AfterCommit, CommitRounds
+
+# `emitted_at` (ms since the epoch) a Delta reader can read: years 0001 to 9999.
+FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
+class Sync:
+    def __init__(self, plans: dict[StreamKey, StreamPlan], stager: Stager, loader: Loader,
+                 emit: Callable[[str], None], *, evolve: bool, settings: Settings,
+                 after_commit: Sequence[AfterCommit] = (), cdc_hard_delete: bool = True):
+        """``emit``: writes one output line (a released STATE)."""
+        self.streams = {key: StreamState(plan) for key, plan in plans.items()}
+        self.loader = loader
+        self.batches = Batches(self.streams, stager, loader, settings, evolve=evolve, cdc_hard_delete=cdc_hard_delete)
+        self.rounds = CommitRounds(self.streams, self.batches, stager, loader, emit, settings, after_commit)
+        self.received: dict[StreamKey, int] = {}
+        self.statuses: dict[StreamKey, str] = {}  # the last stream status the input gave each stream
+        self.records = 0
+
+    def run(self, lines: Iterable[bytes | None]) -> None:
+        """Input lines, and IDLE (None) now and then while the input is quiet."""
+        try:
+            self.loader.prefetch([stream.plan.table for stream in self.streams.values()])
+            self.rounds.start()
+            self._run(lines)
+        finally:
+            self.batches.close()
+            self.rounds.close()
+
+    def _run(self, lines: Iterable[bytes | None]) -> None:
+        rounds = self.rounds
+        number = 0
+        for line in lines:
+            if line is IDLE:  # the input is quiet: commit if it is time, so STATEs still flow
+                if rounds.due():
+                    rounds.commit()
+                continue
+            number += 1
+            # The fast path of messages.parse_line, inlined: this loop runs once per input line.
+            exact = LONG_NUMBER in line.translate(NUMBER_CHARS)  # messages.needs_exact, inlined
+            try:
+                message = orjson.loads(line) if not exact else None
+            except orjson.JSONDecodeError:
+                message = None
+            if message.__class__ is not dict:
+                if not line.strip():
+                    continue
+                message, exact = parse_line(line, number)
+            kind = message.get("type")
+            if kind == "RECORD":
+                self._record(message, line, number, exact)
+            elif kind == "STATE":
+                rounds.checkpoints.received(line, self.received)
+                if rounds.due():
+                    rounds.commit()
+            elif kind == "TRACE":
+                trace = message.get("trace")
+                if trace.__class__ is dict and trace.get("type") == "STREAM_STATUS":
+                    self._stream_status(trace.get("stream_status"), number)
+            # Other messages (LOG, other TRACEs, …) are the source's business, not the destination's.
+        self.records = sum(self.received.values())
+        rounds.finish(self.statuses)
+
+    def _record(self, message: dict, line: bytes, number: int, exact: bool) -> None:
+        record = message.get("record")
+        if record.__class__ is not dict:
+            raise InputError(f"Input line {number}: a RECORD message without a 'record' object.")
+        stream = self._stream_of(record, number)
+        data = record.get("data")
+        if data.__class__ is not dict:
+            raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
+        emitted_at = record.get("emitted_at")
+        if emitted_at.__class__ is not int or not FIRST_MS <= emitted_at <= LAST_MS:
+            emitted_at = _emitted_at(emitted_at)
+        size = len(line)
+        stream.received += 1
+        key = stream.plan.key
+        self.received[key] = stream.received
+        self.rounds.received(stream, size)
+        meta = record.get("meta")
+        changes = meta.get("changes") if meta.__class__ is dict else None
+        try:
+            full = self.batches.pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None,
+                                         changes if changes.__class__ is list else None)
+        except MissingKey as missing:
+            raise ConfigError(f"Input line {number}: a record of stream '{key}' has no value for its primary key "
+                              f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
+        self.batches.added(stream, full)
+
+    def _stream_of(self, record: dict, number: int) -> StreamState:
+        key = (record.get("namespace") or None, record.get("stream"))
+        try:
+            stream = self.streams.get(key)  # type: ignore[call-overload]  # a StreamKey is a (namespace, name) tuple
+        except TypeError:  # a stream "name" that is a list or object
+            stream = None
+        if stream is None:
+            name = f"{key[0]}.{key[1]}" if key[0] else f"{key[1]}"
+            raise InputError(f"Input line {number}: a record for stream '{name}', which is not in the configured catalog.")
+        return stream
+
+    def _stream_status(self, status: object, number: int) -> None:
+        if not isinstance(status, dict) or not isinstance(status.get("stream_descriptor") or {}, dict):
+            raise InputError(f"Input line {number}: a STREAM_STATUS trace without a 'stream_status' object.")
+        descriptor = status.get("stream_descriptor") or {}
+        key = StreamKey(descriptor.get("namespace") or None, str(descriptor.get("name")))
+        if key in self.streams:  # a status of a stream not configured for this destination is not ours to track
+            self.statuses[key] = str(status.get("status"))
+
+
+def _emitted_at(value: object) -> int:
+    """A record's emitted_at that is not a whole number of ms in range (a float, nanoseconds, text): the number
+    when it is one in range, else the time the record was received."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and FIRST_MS <= value <= LAST_MS:
+        return int(value)
+    return int(time.time() * 1000)
