@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test unit bench clean
+.PHONY: install demo test lint unit bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -26,8 +26,13 @@ demo: $(VENV)/.installed
 	  < integration_tests/sample/messages.jsonl
 	$(PY) scripts/show_tables.py demo-output
 
-test: install
+test: install lint
 	$(PY) -m pytest
+
+# ruff (lint) and mypy (types) on the package: a new error fails `make test`, so CI.
+lint: install
+	$(VENV)/bin/ruff check destination_databricks
+	$(VENV)/bin/mypy
 
 unit: install
 	$(PY) -m pytest unit_tests
