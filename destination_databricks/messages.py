@@ -18,18 +18,32 @@ from .errors import ConnectorError, InputError
 from .jsontext import Verbatim, dumps_verbatim, loads_verbatim
 from .secrets import mask
 
-# orjson reads integers beyond 64 bits as floats and rounds decimals of 16+ significant digits (it refuses
-# 1e400 outright, which sends that line to the exact path too): lines that may hold such numbers take the
-# exact path. Mapping digits and "." to 0 and searching for a run of 17 is 8x faster than a regex; a false
-# alarm (a long digit string in a text) only costs that line the slower path. Exponents are not looked for:
-# in UUIDs "0e000" is common. So an underflowing literal (1e-400) still reads as 0.0.
-NUMBER_CHARS = bytes.maketrans(b"123456789.", b"0000000000")
-LONG_NUMBER = b"0" * 17
+# A record's `_airbyte_data` is orjson's text of its data when that text keeps every number as it came: orjson
+# writes a double in its shortest round-trip form (what Python, JavaScript, Java and Go print) and an integer
+# of up to 64 bits as is, so nearly every number survives. The few that do not (integers past 64 bits, decimals
+# with more digits than a double holds, `1.10`, `0.1e1`, `1E-400`, `-0`) send their line to the exact parser.
+# The test compares the texts with everything but number characters and JSON's structure removed (a string's
+# letters cannot hide a number's change; numbers sit between `,:[]{}` so a changed one always shows).
+_KEPT = b'0123456789.eE+-,:[]{}"'
+_ELSE = bytes(sorted(set(range(256)) - set(_KEPT)))
+_ELSE_AND_NON_ASCII = bytes(sorted(set(_ELSE) | set(range(128, 256))))
+_UNICODE_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
 
 
-def needs_exact(line: bytes) -> bool:
-    """Whether orjson could alter a number of ``line`` (the sync's loop inlines this)."""
-    return LONG_NUMBER in line.translate(NUMBER_CHARS)
+def fast_data_text(data: dict, line: bytes) -> bytes | None:
+    """``data`` as orjson writes it, if every number in it reads as it came in ``line``; else None (the line
+    takes the exact path). A source that escapes non-ASCII letters (`\\u00e9`) gets a second look with the
+    escapes and non-ASCII bytes set aside, since orjson writes those letters as UTF-8."""
+    try:
+        text = orjson.dumps(data)
+    except TypeError:  # nesting past 254 levels
+        return None
+    if text.translate(None, _ELSE) in line.translate(None, _ELSE):
+        return text
+    if b"\\u" in line and (text.translate(None, _ELSE_AND_NON_ASCII)
+                           in _UNICODE_ESCAPE.sub(b"", line).translate(None, _ELSE_AND_NON_ASCII)):
+        return text
+    return None
 
 
 def exact_data_text(line: bytes) -> bytes:
@@ -42,13 +56,13 @@ def exact_data_text(line: bytes) -> bytes:
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def parse_line(line: bytes, number: int) -> tuple[dict, bool]:
-    """The message on one input line, and whether it needed the exact (slow) parser.
+def parse_line(line: bytes, number: int, exact: bool = False) -> tuple[dict, bool]:
+    """The message on one input line, and whether it needed the exact (slow) parser: orjson first, unless
+    ``exact``; the json module for what orjson refuses (NaN, Infinity, `1e400`, lone surrogate escapes).
 
     The exact parser keeps integers of any size and reads NaN/Infinity; the `_airbyte_data` of records it
     parsed is their own text, number for number (``exact_data_text``).
     """
-    exact = needs_exact(line)
     try:
         message = json.loads(line) if exact else orjson.loads(line)
     except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as first:

@@ -1,4 +1,7 @@
 """Reading input lines: fast path, exact path for big integers and NaN, clear errors otherwise."""
+import json
+
+import orjson
 import pytest
 
 from destination_databricks.errors import InputError
@@ -9,8 +12,9 @@ def test_plain_line_uses_the_fast_parser():
     assert parse_line(b'{"type":"RECORD","record":{"data":{"a":1}}}', 1) == ({"type": "RECORD", "record": {"data": {"a": 1}}}, False)
 
 
-def test_integers_beyond_64_bits_are_exact():
-    message, exact = parse_line(b'{"a": 123456789012345678901234567890}', 1)
+def test_integers_beyond_64_bits_are_exact_on_the_exact_path():
+    # a record's line takes it when orjson would not write its numbers back (test_a_number_takes_the_fast_path…)
+    message, exact = parse_line(b'{"a": 123456789012345678901234567890}', 1, exact=True)
     assert message["a"] == 123456789012345678901234567890 and exact
 
 
@@ -78,15 +82,50 @@ def test_timed_lines_join_a_line_longer_than_many_blocks_once():
         assert [g for g in timed_lines(reader, idle_seconds=5, block=4096) if g is not IDLE] == [b"first", big, b"last"]
 
 
-def test_lines_whose_numbers_orjson_would_alter_take_the_exact_path():
-    from destination_databricks.messages import needs_exact
+# Number texts: whether a record holding one may keep orjson's text of its data (the fast path), and the exact
+# `_airbyte_data` it must get either way.
+NUMBERS = [
+    (b"1.5", True), (b"2.0", True), (b"-0.0", True), (b"1e-7", True),
+    (b"23.796462709189136", True),  # 17 significant digits, as json.dumps writes a computed double
+    (b"9223372036854775807", True), (b"18446744073709551615", True),  # 2^63 - 1, 2^64 - 1
+    (b"18446744073709551616", False),  # 2^64: orjson reads a float
+    (b"1e400", False), (b"1E-400", False), (b"0.1e1", False), (b"1.10", False), (b"-0", False), (b"1.5E300", False),
+    (b"12345678901234.123456789012", False),
+]
 
-    for risky in (b'{"n":12345678901234.123456789012}', b'{"n":123456789012345678901}',
-                  b'{"n":0.12345678901234567}'):
-        assert needs_exact(risky), risky
-    for plain in (b'{"n":1.5,"t":"2024-01-02T03:04:05.123456Z","id":12345678901234}', b'{"n":1e-05,"m":2.5E10}',
-                  b'{"uuid":"123e4567-e89b-12d3-a456-426614174000","phone":"+1-555-555-5555"}'):
-        assert not needs_exact(plain), plain
+
+@pytest.mark.parametrize("number, fast", NUMBERS, ids=[n.decode() for n, _ in NUMBERS])
+def test_a_number_takes_the_fast_path_only_when_orjson_writes_it_back_as_it_came(number, fast):
+    from destination_databricks.messages import exact_data_text, fast_data_text
+
+    line = b'{"type":"RECORD","record":{"stream":"s","data":{"n":' + number + b',"t":"x"},"emitted_at":1}}'
+    expected = b'{"n":' + number + b',"t":"x"}'
+    try:
+        text = fast_data_text(orjson.loads(line)["record"]["data"], line)
+    except orjson.JSONDecodeError:  # orjson refuses it outright: the exact parser reads the line
+        text = None
+    assert (text is not None) == fast
+    assert (text if fast else exact_data_text(line)) == expected
+
+
+def test_long_digit_strings_19_digit_ids_and_escaped_letters_keep_the_fast_path():
+    from destination_databricks.messages import fast_data_text
+
+    for data in ({"id": 6189637281920394857, "account": "06344863178936378387", "score": 15.547949981178155,
+                  "at": "2024-06-04T02:24:06.385451171Z", "uuid": "123e4567-e89b-12d3-a456-426614174000"},
+                 {"name": "café ✓ 名前", "nested": {"lat": -82.17892027384251, "list": [1, 2.5, None]}}):
+        for line in (orjson.dumps({"type": "RECORD", "record": {"data": data}}),
+                     json.dumps({"type": "RECORD", "record": {"data": data}}).encode()):  # \u escapes, ", " and ": "
+            assert fast_data_text(orjson.loads(line)["record"]["data"], line) == orjson.dumps(data), line
+
+
+def test_a_changed_number_is_never_hidden_by_text_around_it():
+    from destination_databricks.messages import fast_data_text
+
+    # the same characters in a string beside the number, or in the envelope, do not make up for its change
+    for line in (b'{"record":{"data":{"a":1.10,"b":"1.1"}}}', b'{"record":{"data":{"a":"0","b":-0}}}',
+                 b'{"record":{"data":{"a":0.1e1}},"x":"1.0"}', b'{"record":{"data":{"s":"\\u00e9","n":1.10}}}'):
+        assert fast_data_text(orjson.loads(line)["record"]["data"], line) is None, line
 
 
 def test_the_exact_data_text_keeps_every_number_as_it_came():

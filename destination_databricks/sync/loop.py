@@ -10,7 +10,7 @@ import orjson
 from ..backends.base import Loader
 from ..catalog import StreamPlan
 from ..errors import ConfigError, InputError
-from ..messages import IDLE, LONG_NUMBER, NUMBER_CHARS, exact_data_text, parse_line
+from ..messages import IDLE, exact_data_text, fast_data_text, parse_line
 from ..naming import StreamKey
 from ..records.buffer import MissingKey
 from ..settings import Settings
@@ -55,9 +55,9 @@ class Sync:
                 continue
             number += 1
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
-            exact = LONG_NUMBER in line.translate(NUMBER_CHARS)  # messages.needs_exact, inlined
+            exact = False
             try:
-                message = orjson.loads(line) if not exact else None
+                message = orjson.loads(line)
             except orjson.JSONDecodeError:
                 message = None
             if message.__class__ is not dict:
@@ -87,6 +87,12 @@ class Sync:
         data = record.get("data")
         if data.__class__ is not dict:
             raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
+        text = None if exact else fast_data_text(data, line)
+        if text is None:  # a number orjson would not write back as it came: the exact parser reads the line
+            if not exact:
+                record = parse_line(line, number, exact=True)[0]["record"]
+                data = record["data"]
+            text = exact_data_text(line)
         emitted_at = record.get("emitted_at")
         if emitted_at.__class__ is not int or not FIRST_MS <= emitted_at <= LAST_MS:
             emitted_at = _emitted_at(emitted_at)
@@ -98,8 +104,7 @@ class Sync:
         meta = record.get("meta")
         changes = meta.get("changes") if meta.__class__ is dict else None
         try:
-            full = self.batches.pool.add(key, data, emitted_at, size, exact_data_text(line) if exact else None,
-                                         changes if changes.__class__ is list else None)
+            full = self.batches.pool.add(key, data, emitted_at, size, text, changes if changes.__class__ is list else None)
         except MissingKey as missing:
             raise ConfigError(f"Input line {number}: a record of stream '{key}' has no value for its primary key "
                               f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
