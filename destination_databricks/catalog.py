@@ -86,7 +86,9 @@ def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
     except OSError as exc:
         raise ConfigError(f"Cannot read the catalog file {path!r}: {exc.strerror}.") from None
     except ijson.JSONError as exc:
-        raise ConfigError(f"The catalog file {path!r} is not valid JSON: {exc}.") from None
+        if "integer overflow" not in str(exc):
+            raise ConfigError(f"The catalog file {path!r} is not valid JSON: {exc}.") from None
+        plans = {}  # an integer past 64 bits (a schema's "maximum", say), which ijson's C parser refuses: read it whole
     if plans:
         return plans
     # No stream found: the whole file says whether that is an empty catalog or not a catalog at all.
@@ -128,12 +130,17 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         if SyncMode(mode).dedup and not primary_key:
             raise ConfigError(f"Stream '{key}': destination_sync_mode '{mode}' needs a primary_key (the configured "
                               "stream has none); set one, or use append or overwrite.")
+        generation, minimum = (_whole(configured.get(f), f, key) for f in ("generation_id", "minimum_generation_id"))
+        if generation is not None and generation >= 2 ** 63:
+            raise ConfigError(f"Stream '{key}': generation_id {generation} does not fit `_airbyte_generation_id` (BIGINT).")
+        if minimum and (generation is None or minimum > generation):
+            raise ConfigError(f"Stream '{key}': minimum_generation_id {minimum} needs a generation_id at least as large "
+                              f"(got {generation!r}); the platform's catalog is inconsistent.")
         plans[key] = StreamPlan(
             key, table, SyncMode(mode), orjson.dumps(avro).decode(), shared.setdefault(columns, columns),
             primary_key=primary_key,
             cursor_field=_paths([cursor], "cursor_field", key)[0] if cursor else (),
-            generation_id=_whole(configured.get("generation_id"), "generation_id", key),
-            minimum_generation_id=_whole(configured.get("minimum_generation_id"), "minimum_generation_id", key),
+            generation_id=generation, minimum_generation_id=minimum,
             sync_id=_whole(configured.get("sync_id"), "sync_id", key),
         )
     return plans

@@ -1,6 +1,7 @@
 """The behavioural contract every destination keeps, run through the console script."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -536,3 +537,36 @@ def test_a_truncate_refresh_of_a_deduplicated_stream(destination, tmp_path):
     assert refresh.returncode == 0, refresh.stdout
     rows = destination.rows("default", "events")
     assert by_key(rows) == {2: (1, "again"), 5: (1, "new")} and {r["_airbyte_generation_id"] for r in rows} == {2}
+
+
+def _micros(value) -> int:
+    """A timestamp read back (zone-aware or not, UTC either way) as microseconds since the epoch, exactly."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return (value.replace(tzinfo=dt.timezone.utc) - epoch) // dt.timedelta(microseconds=1)
+
+
+def test_values_as_real_sources_send_them_fit_their_columns(destination, tmp_path):
+    """`2.0` and `"15"` fit an integer column, `"15001.000000000"` (PyAirbyte's decimals) a number column; 7 to 9
+    fraction digits are truncated to microseconds and recorded as TRUNCATED; emitted_at in seconds is seconds."""
+    props = {"id": {"type": "integer"}, "n": {"type": "integer"}, "x": {"type": "number"},
+             "at": {"type": "string", "format": "date-time"}, "big": {"type": "integer", "airbyte_type": "big_integer"}}
+    result = sync(destination, tmp_path, catalog(stream("s", props)), [
+        record("s", {"id": 1, "n": 2.0, "x": "15001.000000000", "at": "2024-06-04T02:24:06.385451171Z", "big": 3.0},
+               emitted_at=1_700_000_000),
+        record("s", {"id": 2, "n": "15", "x": "1e3", "at": "2024-06-04T02:24:06.1234567Z", "big": "12"},
+               emitted_at=1_700_000_001.5),
+        record("s", {"id": 3, "n": 2.5, "x": "abc", "at": "2024-06-04T02:24:06.123456Z", "big": 1e30}),
+        stream_state("s", 3)])
+    assert result.returncode == 0, result.stdout[-3000:]
+    rows = {r["id"]: r for r in destination.rows("default", "s")}
+    assert [(rows[i]["n"], rows[i]["x"]) for i in (1, 2, 3)] == [(2, 15001.0), (15, 1000.0), (None, None)]
+    assert [int(rows[i]["big"]) if rows[i]["big"] is not None else None for i in (1, 2, 3)] == [3, 12, None]
+    base = _micros(dt.datetime(2024, 6, 4, 2, 24, 6))
+    assert [_micros(rows[i]["at"]) - base for i in (1, 2, 3)] == [385451, 123456, 123456]
+    assert [_micros(rows[i]["_airbyte_emitted_at"]) for i in (1, 2)] == [1_700_000_000_000_000, 1_700_000_001_500_000]
+    truncated = {"field": "at", "change": "TRUNCATED", "reason": "DESTINATION_FIELD_SIZE_LIMITATION"}
+    assert [json.loads(rows[i]["_airbyte_meta"])["changes"] for i in (1, 2)] == [[truncated], [truncated]]
+    assert {c["field"] for c in json.loads(rows[3]["_airbyte_meta"])["changes"]} == {"n", "x", "big"}
+    data = json.loads(rows[1]["_airbyte_data"])
+    assert (data["x"], data["at"]) == ("15001.000000000", "2024-06-04T02:24:06.385451171Z")
+    assert '"n":2.0' in rows[1]["_airbyte_data"].replace(" ", "")

@@ -87,3 +87,21 @@ def test_a_deduplicated_stream_needs_a_primary_key(mode):
         plan_streams([stream], "default")
     (plan,) = plan_streams([{**stream, "primary_key": [["id"]]}], "default").values()
     assert plan.mode.dedup and plan.primary_key == (("id",),)
+
+
+@pytest.mark.parametrize("generations", [
+    {"generation_id": 2, "minimum_generation_id": 3}, {"minimum_generation_id": 1}, {"generation_id": 1.5},
+    {"generation_id": True}])
+def test_generations_that_cannot_be_right_are_refused_naming_the_stream(tmp_path, generations):
+    with pytest.raises(ConfigError, match="Stream 'a': .*generation_id"):
+        read_catalog(write(tmp_path, {"streams": [{**configured("a"), **generations}]}), "default")
+
+
+def test_integers_past_64_bits_in_a_catalog_are_read(tmp_path):
+    schema = {"type": "object", "properties": {"id": {"type": "integer", "maximum": 18446744073709551616}}}
+    text = json.dumps({"streams": [{**configured("a"), "stream": {"name": "a", "json_schema": schema},
+                                    "generation_id": 9223372036854775807, "minimum_generation_id": 0}]})
+    (plan,) = read_catalog(write(tmp_path, text), "default").values()
+    assert plan.generation_id == 2 ** 63 - 1 and plan.minimum_generation_id == 0
+    with pytest.raises(ConfigError, match="Stream 'a': generation_id 18446744073709551615 does not fit"):
+        read_catalog(write(tmp_path, text.replace("9223372036854775807", "18446744073709551615")), "default")

@@ -19,7 +19,7 @@ UTC = dt.timezone.utc
 CASES = [
     ("string", pa.string(), "STRING", ["a", "", 1, None], ["a", "", None, None]),
     ("text", pa.string(), "STRING", ["a", {"b": [1]}, 2, None], ["a", '{"b":[1]}', "2", None]),
-    ("long", pa.int64(), "BIGINT", [2**63 - 1, -(2**63), 2**63, "1", 1.5], [2**63 - 1, -(2**63), None, None, None]),
+    ("long", pa.int64(), "BIGINT", [2**63 - 1, -(2**63), 2**63, "1", 1.5, "one"], [2**63 - 1, -(2**63), None, 1, None, None]),
     ("int", pa.int32(), "INT", [2**31 - 1, 2**31, 7], [2**31 - 1, None, 7]),
     ("smallint", pa.int16(), "SMALLINT", [2**15 - 1, -(2**15) - 1], [2**15 - 1, None]),
     ("tinyint", pa.int8(), "TINYINT", [127, 128, "x"], [127, None, None]),
@@ -116,3 +116,35 @@ def test_one_bad_timestamp_nulls_only_itself_and_out_of_range_years_are_misfits(
     assert got[:500] == [ok] * 500 and got[504:] == [ok] * 500  # neighbours of misfits keep their values
     assert got[500:504] == [None, None, ok, dt.datetime(2024, 1, 2, 1, 4, 5, 500000, tzinfo=UTC)]
     assert types.column_array("timestamp", types.TIMESTAMP_TYPE, ["0000-12-31T23:59:59Z", 5]).to_pylist() == [None, None]
+
+
+def test_integer_columns_take_whole_floats_and_numeric_texts_that_are_exact():
+    from destination_databricks.records import convert
+
+    values = [2.0, 1e3, "15", "15.000", "-7", 2.5, "2.5", "abc", " 15", "0x10", True, 2.0 ** 60, None, 9007199254740992.0]
+    got = convert.integer(values, pa.int64()).to_pylist()
+    assert got == [2, 1000, 15, 15, -7, None, None, None, None, None, None, None, None, 9007199254740992]
+
+
+def test_number_columns_take_numeric_texts():
+    from destination_databricks.records import convert
+
+    got = convert.floating(["15001.000000000", "1e3", "-0.5", "NaN", "abc", 2, True], pa.float64()).to_pylist()
+    assert got == [15001.0, 1000.0, -0.5, None, None, 2.0, None]
+
+
+def test_fractions_finer_than_a_microsecond_are_truncated_and_found():
+    from destination_databricks.records import convert
+
+    values = ["2024-06-04T02:24:06.385451171Z", "2024-06-04T02:24:06.1234567", "2024-06-04T02:24:06.123Z", None, 5]
+    got = convert.timestamp(values, types.TIMESTAMP_TYPE).cast(pa.int64()).to_pylist()
+    second = 1717467846_000_000
+    assert got == [second + 385451, second + 123456, second + 123000, None, None]
+    assert convert.finer_than_microseconds(values).to_pylist() == [True, True, False, False, False]
+
+
+def test_emitted_at_in_seconds_is_read_as_seconds():
+    from destination_databricks.sync.loop import _emitted_at
+
+    assert [_emitted_at(v) for v in (1_700_000_000, 1_700_000_000.5, 1_700_000_000_000, 1_700_000_000_000.0)] == [
+        1_700_000_000_000, 1_700_000_000_500, 1_700_000_000_000, 1_700_000_000_000]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..naming import AIRBYTE_COLUMNS
 from . import types
 from .buffer import Layout, StreamBuffer
 from .columns import Column, file_schema
-from .convert import json_texts, utf8_array
+from .convert import finer_than_microseconds, json_texts, utf8_array
 from .types import TIMESTAMP_TYPE
 
 
@@ -81,7 +82,7 @@ class BatchBuilder:
                   AIRBYTE_COLUMNS[1]: pc.multiply(emitted_ms, 1000).cast(TIMESTAMP_TYPE),
                   AIRBYTE_COLUMNS[2]: utf8_array(buffer.data, buffer.data_ends, n),
                   AIRBYTE_COLUMNS[4]: pa.repeat(pa.scalar(generation_id, pa.int64()), n)}
-        nulled: dict[int, list[str]] = {}  # row → the properties whose value did not fit its column
+        ours: dict[int, list[dict]] = {}  # row → the changes made to its values (nulled, truncated)
         scalars = zip(*buffer.rows)
         texts = iter(buffer.json)
         for column in self.columns:
@@ -92,19 +93,31 @@ class BatchBuilder:
             elif column.kind == "json":
                 arrays[column.name] = json_texts(*next(texts), n)
             else:
-                values = next(scalars, ())  # () when the buffer is empty
-                array = arrays[column.name] = types.column_array(column.kind, column.type, values)
-                if array.null_count and array.null_count != values.count(None):  # a value was there, and did not fit
-                    given = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-                    for row in np.flatnonzero(given & array.is_null().to_numpy(zero_copy_only=False)):
-                        nulled.setdefault(int(row), []).append(column.key)
+                arrays[column.name] = _typed(column, next(scalars, ()), n, ours)  # () when the buffer is empty
         if self.key is not None:
             for name in self.key.columns:  # a key part that did not fit its column would merge with other keyless rows
                 if arrays[name].null_count:
                     first = next(i for i, valid in enumerate(arrays[name].is_valid().to_pylist()) if not valid)
                     raise KeyMisfit(name, str(self.schema.field(name).type), first)
-        arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, buffer.changes, nulled)
+        arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, buffer.changes, ours)
         return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
+
+
+def _typed(column: Column, values: Sequence, n: int, ours: dict[int, list[dict]]) -> pa.Array:
+    """One typed column of a batch; each value that did not fit is noted in ``ours`` as NULLED, each timestamp
+    finer than a microsecond as TRUNCATED (the value is whole in `_airbyte_data` either way)."""
+    array = types.column_array(column.kind, column.type, values)
+    if array.null_count and array.null_count != values.count(None):  # a value was there, and did not fit
+        given = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+        for row in np.flatnonzero(given & array.is_null().to_numpy(zero_copy_only=False)):
+            ours.setdefault(int(row), []).append(
+                {"field": column.key, "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"})
+    if column.kind == "timestamp" and n:
+        finer = pc.and_(finer_than_microseconds(values), array.is_valid())
+        for row in np.flatnonzero(finer.to_numpy(zero_copy_only=False)):
+            ours.setdefault(int(row), []).append(
+                {"field": column.key, "change": "TRUNCATED", "reason": "DESTINATION_FIELD_SIZE_LIMITATION"})
+    return array
 
 
 @dataclass(frozen=True)
@@ -122,18 +135,18 @@ class KeyMisfit(ValueError):
         self.column, self.column_type, self.row = column, column_type, row
 
 
-def meta_array(n: int, sync_id: int | None, source: dict[int, list], nulled: dict[int, list[str]]) -> pa.Array:
+def meta_array(n: int, sync_id: int | None, source: dict[int, list], ours: dict[int, list[dict]]) -> pa.Array:
     """`_airbyte_meta` of each row: the sync and the changes made to the record, the source's (its
-    `meta.changes`) and ours (a value nulled because it did not fit its column; whole in `_airbyte_data`)."""
+    `meta.changes`) and ours (a value nulled because it did not fit its column, or truncated; whole in
+    `_airbyte_data`)."""
     head = {"sync_id": sync_id} if sync_id is not None else {}
     plain = orjson.dumps({**head, "changes": []}).decode()
-    if not source and not nulled:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
+    if not source and not ours:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
         text = plain.encode()
         offsets = np.arange(0, len(text) * (n + 1), len(text), dtype=np.int32)
         return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text * n))
     texts = [plain] * n
-    for row in source.keys() | nulled.keys():
-        changes = list(source.get(row, ())) + [
-            {"field": name, "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"} for name in nulled.get(row, ())]
+    for row in source.keys() | ours.keys():
+        changes = list(source.get(row, ())) + ours.get(row, [])
         texts[row] = dumps_bytes({**head, "changes": changes}).decode()
     return pa.array(texts, pa.string())

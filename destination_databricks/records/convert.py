@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from array import array
 from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, InvalidOperation
@@ -37,8 +38,27 @@ def _inferred(values: Sequence) -> pa.Array | None:
         return None
 
 
+# A JSON number written as a string ("15001.000000000": PyAirbyte's cache path sends decimals so).
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_EXACT_DOUBLE_INTEGERS = 2 ** 53  # every integer up to this is one double, and a double this small is exact
+
+
+def _whole(v: Any) -> int | None:
+    """An integer value: an int; a float that is a whole number (`2.0`, `1e3`) small enough to be exact; a numeric
+    text whose value is a whole number (`"15"`, `"15.000"`). Anything else is None."""
+    if v.__class__ is int:
+        return v
+    if v.__class__ is float:
+        return int(v) if v.is_integer() and abs(v) <= _EXACT_DOUBLE_INTEGERS else None
+    if v.__class__ is str and _NUMBER_TEXT.fullmatch(v):
+        d = Decimal(v)
+        return int(d) if d == d.to_integral_value() and d.adjusted() < 40 else None
+    return None
+
+
 def integer(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """BIGINT (and INT, SMALLINT, TINYINT of existing tables): integers in range; anything else is null."""
+    """BIGINT (and INT, SMALLINT, TINYINT of existing tables): integers in range, written as integers, whole
+    floats or numeric texts (``_whole``); anything else is null."""
     inferred = _inferred(values)
     if inferred is not None and (inferred.type == pa.int64() or inferred.type == pa.null()):
         try:
@@ -46,7 +66,7 @@ def integer(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
         except pa.ArrowInvalid:
             pass
     low, high = -(2 ** (arrow_type.bit_width - 1)), 2 ** (arrow_type.bit_width - 1) - 1
-    kept = [v if v.__class__ is int else None for v in values]
+    kept = [v if v.__class__ is int else _whole(v) for v in values]
     return _array(kept, arrow_type, lambda v: v if v is not None and low <= v <= high else None)
 
 
@@ -58,13 +78,15 @@ def _double_fit(v: Any) -> float | None:
 
 
 def floating(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """DOUBLE (and FLOAT of existing tables): JSON numbers; NaN and ±Infinity kept; true/false are not numbers."""
+    """DOUBLE (and FLOAT of existing tables): JSON numbers, and numbers written as texts; NaN and ±Infinity kept;
+    true/false are not numbers."""
     inferred = _inferred(values)
     # Arrow's inference reads true as 1.0 once a float came first: booleans take the strict path.
     if inferred is not None and inferred.type in (pa.float64(), pa.int64(), pa.null()) and bool not in set(map(type, values)):
         doubles = inferred.cast(pa.float64())
     else:
-        kept = [v if v.__class__ is float or v.__class__ is int else None for v in values]
+        kept = [v if v.__class__ is float or v.__class__ is int else
+                float(v) if v.__class__ is str and _NUMBER_TEXT.fullmatch(v) else None for v in values]
         doubles = _array(kept, pa.float64(), _double_fit)
     if arrow_type == pa.float64():
         return doubles
@@ -114,6 +136,8 @@ def json_texts(texts: bytearray, offsets: array, n: int) -> pa.Array:
 
 
 def _decimal_fit(v: Any, arrow_type: pa.Decimal128Type) -> Decimal | None:
+    if v.__class__ is float:
+        v = _whole(v)  # a whole float small enough to be exact (`2.0`); other floats are not exact decimals
     if v.__class__ is int or v.__class__ is str:
         try:
             d = Decimal(v)
@@ -175,10 +199,20 @@ _ZONED = r"[T ]\d{2}:\d{2}.*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 _FIRST_US, _LAST_US = -62_135_596_800_000_000, 253_402_300_799_999_999
 
 
+# A fraction of a second with more digits than a microsecond (SQL Server datetime2, .NET, nanosecond sources).
+_FINE_FRACTION = r"(\.[0-9]{6})[0-9]+"
+
+
+def finer_than_microseconds(values: Sequence) -> pa.Array:
+    """Which values are texts with more than 6 fraction digits (``timestamp`` truncates them)."""
+    return pc.fill_null(pc.match_substring_regex(string(values), r"\.[0-9]{7}"), False)
+
+
 def timestamp(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """ISO 8601 texts; zone-less values are read as UTC. One parser (Arrow's) for every value of a batch, so a
-    misfit nulls only itself; years outside 0001–9999 are misfits too."""
-    strings = string(values)
+    """ISO 8601 texts; zone-less values are read as UTC; fractions finer than a microsecond are truncated to it.
+    One parser (Arrow's) for every value of a batch, so a misfit nulls only itself; years outside 0001–9999 are
+    misfits too."""
+    strings = pc.replace_substring_regex(string(values), _FINE_FRACTION, r"\1")
     try:
         parsed = strings.cast(arrow_type)
     except (pa.ArrowException, ValueError):

@@ -94,7 +94,7 @@ class Sync:
                 data = record["data"]
             text = exact_data_text(line)
         emitted_at = record.get("emitted_at")
-        if emitted_at.__class__ is not int or not FIRST_MS <= emitted_at <= LAST_MS:
+        if emitted_at.__class__ is not int or not SECONDS_BELOW <= emitted_at <= LAST_MS:
             emitted_at = _emitted_at(emitted_at)
         size = len(line)
         stream.received += 1
@@ -130,9 +130,17 @@ class Sync:
             self.statuses[key] = str(status.get("status"))
 
 
+# Below this, an emitted_at cannot be milliseconds of a real emit time (1973-03-03): it is seconds, as PyAirbyte's
+# cache path sends them.
+SECONDS_BELOW = 100_000_000_000
+
+
 def _emitted_at(value: object) -> int:
-    """A record's emitted_at that is not a whole number of ms in range (a float, nanoseconds, text): the number
-    when it is one in range, else the time the record was received."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and FIRST_MS <= value <= LAST_MS:
-        return int(value)
+    """A record's emitted_at that is not a whole number of ms of a real emit time (seconds, a float, nanoseconds,
+    text): in ms when it is a number in range (seconds below SECONDS_BELOW), else the time it was received."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 0 <= value < SECONDS_BELOW:
+            return int(value * 1000)
+        if FIRST_MS <= value <= LAST_MS:
+            return int(value)
     return int(time.time() * 1000)
