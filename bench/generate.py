@@ -1,7 +1,11 @@
-"""Deterministic, realistic Airbyte messages for benchmarks: mixed types, nested objects, arrays,
-strings of varied length, a per-stream STATE every N records, streams interleaved.
+"""Deterministic Airbyte messages for benchmarks: mixed types, nested objects, arrays, strings of varied
+length, a per-stream STATE every N records, streams interleaved.
 
-    python -m bench.generate --records 200000 --streams 1 --out /tmp/bench
+Two inputs: "short" numbers (every number rounded to 2–4 decimals) and "realistic" ones, as real sources
+send them: full-precision doubles as `json.dumps` writes them (up to 17 significant digits), 19-digit integer
+ids, timestamps with 3 to 9 fraction digits, long digit strings inside text, unicode.
+
+    python -m bench.generate --records 200000 --streams 1 --input realistic --out /tmp/bench
 writes messages.jsonl and catalog.json there.
 """
 from __future__ import annotations
@@ -57,6 +61,26 @@ def record_data(rng: random.Random, i: int) -> dict:
     }
 
 
+def realistic_data(rng: random.Random, i: int) -> dict:
+    """The same shape with numbers and texts as real sources write them (see the module docstring)."""
+    data = record_data(rng, i)
+    digits = rng.choice((3, 6, 7, 9))
+    data.update({
+        "id": (1 << 62) + rng.getrandbits(62),  # 19 digits, as snowflake-style ids have
+        "score": rng.random() * 100,  # a computed double, all its digits
+        "created_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
+                      f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.getrandbits(30) % 10 ** digits:0{digits}d}Z",
+        "description": f"{data['description']} account {rng.getrandbits(64):020d} ref {rng.getrandbits(80)}",
+    })
+    data["address"]["geo"] = {"lat": rng.uniform(-90, 90), "lon": rng.uniform(-180, 180)}
+    for order in data["orders"]:
+        order["price"] = rng.random() * 200
+    return data
+
+
+INPUTS = {"short": record_data, "realistic": realistic_data}
+
+
 def stream_name(s: int) -> str:
     return f"stream_{s:05d}"
 
@@ -67,8 +91,9 @@ def catalog(streams: int) -> dict:
                          "sync_mode": "incremental", "destination_sync_mode": "append"} for s in range(streams)]}
 
 
-def generate(out: str, records: int, streams: int, state_every: int = 1000, seed: int = 42) -> dict:
-    """Write messages.jsonl and catalog.json under ``out``; return their paths and sizes."""
+def generate(out: str, records: int, streams: int, state_every: int = 1000, seed: int = 42, kind: str = "short") -> dict:
+    """Write messages.jsonl and catalog.json under ``out`` (``kind``: a key of INPUTS); return their paths and sizes."""
+    data_of = INPUTS[kind]
     os.makedirs(out, exist_ok=True)
     rng = random.Random(seed)
     messages = os.path.join(out, "messages.jsonl")
@@ -77,7 +102,7 @@ def generate(out: str, records: int, streams: int, state_every: int = 1000, seed
     with open(messages, "w") as f:
         for i in range(records):
             s = i % streams
-            line = {"type": "RECORD", "record": {"stream": stream_name(s), "data": record_data(rng, i), "emitted_at": emitted + i}}
+            line = {"type": "RECORD", "record": {"stream": stream_name(s), "data": data_of(rng, i), "emitted_at": emitted + i}}
             f.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             counts[s] += 1
             if counts[s] % state_every == 0 or i == records - 1 and counts[s] % state_every:
@@ -97,6 +122,7 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--state-every", type=int, default=1000)
+    parser.add_argument("--input", choices=sorted(INPUTS), default="short")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    print(json.dumps(generate(args.out, args.records, args.streams, args.state_every)))
+    print(json.dumps(generate(args.out, args.records, args.streams, args.state_every, kind=args.input)))

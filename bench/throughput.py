@@ -1,9 +1,11 @@
-"""Throughput: the connector on LOCAL against the floor and against dlt, on one generated input.
+"""Throughput: the connector on LOCAL against the floor and against dlt, on generated inputs.
 
-    python -m bench.throughput --records 200000 [--peers] [--repeat 3]
+    python -m bench.throughput --records 200000 [--input short realistic] [--peers] [--repeat 3]
 
-Whole processes, same input, the median of --repeat runs. --peers builds a virtualenv per peer under
-bench/.venvs (dlt with deltalake) on first use.
+Whole processes, same input, the median of --repeat runs, one table per input: "short" rounds every number,
+"realistic" has what real sources send (full-precision doubles, 19-digit ids, 3–9 fraction digits, long
+digit strings in text; bench/generate.py). --peers builds a virtualenv per peer under bench/.venvs (dlt with
+deltalake) on first use.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ import sys
 import tempfile
 
 from .common import ROOT, machine, measure, table
-from .generate import generate
+from .generate import INPUTS, generate
 
 VENVS = os.path.join(ROOT, "bench", ".venvs")
+FLOOR = "floor (orjson + 3 columns + write_table)"
 CONNECTOR = os.path.join(os.path.dirname(sys.executable), "destination-databricks")
 
 
@@ -36,7 +39,7 @@ def contenders(work: str, data: dict, peers: bool) -> dict[str, tuple[list[str],
     with open(config, "w") as f:
         json.dump({"data_source": {"data_source_type": "LOCAL", "local_path": os.path.join(work, "out")}}, f)
     runs = {
-        "floor (orjson + 3 columns + write_table)": ([sys.executable, "-m", "bench.floor", data["messages"], os.path.join(work, "floor.parquet")], None),
+        FLOOR: ([sys.executable, "-m", "bench.floor", data["messages"], os.path.join(work, "floor.parquet")], None),
         "destination-databricks write (LOCAL)": ([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]], data["messages"]),
     }
     if peers:
@@ -52,31 +55,40 @@ def main(argv: list[str] | None = None) -> list[list]:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--input", nargs="*", choices=sorted(INPUTS), default=["short", "realistic"])
     parser.add_argument("--peers", action="store_true", help="also run dlt (installs it in bench/.venvs)")
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="bench-throughput-")
+    rows: list[list] = []
     try:
-        data = generate(os.path.join(work, "input"), args.records, args.streams)
-        mb = data["bytes"] / 1e6
-        results = {}
-        for name, (command, stdin) in contenders(work, data, args.peers).items():
-            runs = []
-            for _ in range(args.repeat):
-                for leftover in ("out", "dlt_dicts", "dlt_arrow"):
-                    shutil.rmtree(os.path.join(work, leftover), ignore_errors=True)
-                run = measure(command, stdin)
-                if run.returncode != 0:
-                    raise SystemExit(f"{name} failed with exit code {run.returncode}")
-                runs.append(run)
-            results[name] = (statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
-        floor = results["floor (orjson + 3 columns + write_table)"][0]
-        rows = [[name, f"{s:.2f}", f"{args.records / s:,.0f}", f"{mb / s:.1f}", f"{floor / s:.2f}x", f"{rss:.0f}"]
-                for name, (s, rss) in results.items()]
-        print(f"Throughput, {args.records:,} records in {args.streams} stream(s), {mb:.0f} MB of messages; {machine()}")
-        print(table(["run", "seconds", "records/s", "MB/s", "vs floor (speed)", "peak RSS MB"], rows))
+        for kind in args.input:
+            data = generate(os.path.join(work, f"input-{kind}"), args.records, args.streams, kind=kind)
+            mb = data["bytes"] / 1e6
+            results = {name: _median(name, command, stdin, args.repeat, work)
+                       for name, (command, stdin) in contenders(work, data, args.peers).items()}
+            floor = results[FLOOR][0]
+            table_rows = [[kind, name, f"{s:.2f}", f"{args.records / s:,.0f}", f"{mb / s:.1f}", f"{floor / s:.2f}x",
+                           f"{rss:.0f}"] for name, (s, rss) in results.items()]
+            print(f"Throughput, {args.records:,} records in {args.streams} stream(s), {mb:.0f} MB of {kind} messages; "
+                  f"{machine()}")
+            print(table(["input", "run", "seconds", "records/s", "MB/s", "vs floor (speed)", "peak RSS MB"], table_rows))
+            rows += table_rows
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _median(name: str, command: list[str], stdin: str | None, repeat: int, work: str) -> tuple[float, float]:
+    """The median seconds of ``repeat`` runs, and the largest peak RSS."""
+    runs = []
+    for _ in range(repeat):
+        for leftover in ("out", "dlt_dicts", "dlt_arrow"):
+            shutil.rmtree(os.path.join(work, leftover), ignore_errors=True)
+        run = measure(command, stdin)
+        if run.returncode != 0:
+            raise SystemExit(f"{name} failed with exit code {run.returncode}")
+        runs.append(run)
+    return statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,18 @@ def test_generator_is_deterministic_and_well_formed(tmp_path):
 
 def test_throughput_script_runs(capsys):
     rows = throughput.main(["--records", "300", "--repeat", "1"])
-    assert [r[0] for r in rows] == ["floor (orjson + 3 columns + write_table)", "destination-databricks write (LOCAL)"]
-    assert "records/s" in capsys.readouterr().out
+    runs = ["floor (orjson + 3 columns + write_table)", "destination-databricks write (LOCAL)"]
+    assert [(r[0], r[1]) for r in rows] == [("short", runs[0]), ("short", runs[1]), ("realistic", runs[0]),
+                                            ("realistic", runs[1])]
+    assert "realistic messages" in capsys.readouterr().out
+
+
+def test_the_realistic_input_has_full_precision_doubles_and_19_digit_ids(tmp_path):
+    data = generate.generate(str(tmp_path), records=20, streams=1, kind="realistic")
+    records = [json.loads(line)["record"]["data"] for line in open(data["messages"]) if '"RECORD"' in line]
+    assert all(len(str(r["id"])) == 19 for r in records)
+    assert sum(len(repr(r["score"]).replace(".", "")) >= 15 for r in records) >= 15  # not rounded
+    assert {len(r["created_at"].split(".")[1]) - 1 for r in records} >= {3, 6, 9}  # fraction digits, before the Z
 
 
 def test_streams_script_runs(capsys):
