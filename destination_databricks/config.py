@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,9 @@ from .vector_search import config as vector_search_config
 from .vector_search.config import VectorSearchConfig
 
 DEFAULT_VOLUME = "airbyte_staging"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+_NOT_IN_CATALOG = re.compile(r"[./?#\\\s\x00-\x1f`]")
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,23 @@ def _whole(raw: Mapping[str, Any], field: str, default: int, low: int, high: int
     return value
 
 
+def _path(value: str, field: str, *, dot_segments: bool = False) -> str:
+    """A config value that becomes part of a path or URL: no `?`, `#` or `\\` (a URL parser would cut or turn them),
+    no scheme, and (unless ``dot_segments``) no `.` or `..` segment, which a store would resolve out of its prefix."""
+    if any(c in value for c in "?#\\") or "://" in value or any(ord(c) < 32 for c in value):
+        raise ConfigError(f"Config field '{field}' must be a plain path: no '?', '#', '\\', control characters or "
+                          f"'scheme://', got {value[:80]!r}.")
+    if not dot_segments and any(segment in (".", "..") for segment in value.split("/")):
+        raise ConfigError(f"Config field '{field}' must not have '.' or '..' segments, got {value[:80]!r}.")
+    return value
+
+
+def _plain(value: str, field: str) -> str:
+    if not _PLAIN_NAME.fullmatch(value):
+        raise ConfigError(f"Config field '{field}' must be a plain name (letters, digits, '_' and '-'), got {value[:80]!r}.")
+    return value
+
+
 def _storage(raw: Mapping[str, Any]) -> Storage:
     source = raw.get("data_source")
     if not isinstance(source, Mapping):
@@ -110,17 +131,19 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
     kind = source.get("data_source_type")
     p = "data_source."
     if kind == "LOCAL":
-        path = _string(source, "local_path", prefix=p)
+        path = _path(_string(source, "local_path", prefix=p), f"{p}local_path", dot_segments=True)  # a folder of ours
         return LocalStorage(path=os.path.abspath(os.path.expanduser(path)))
     if kind == "MANAGED_TABLES_STORAGE":
         volume = _string(source, "volume_name", prefix=p, required=False, default=DEFAULT_VOLUME)
-        if "/" in volume or "." in volume:
-            raise ConfigError(f"Config field '{p}volume_name' must be a plain volume name, without '.' or '/'.")
-        return ManagedTablesStorage(volume=volume)
+        return ManagedTablesStorage(volume=_plain(volume, f"{p}volume_name"))
     if kind == "S3_STORAGE":
+        bucket = _string(source, "s3_bucket_name", prefix=p)
+        if not _BUCKET.fullmatch(bucket):
+            raise ConfigError(f"Config field '{p}s3_bucket_name' must be a bucket name (letters, digits, '.', "
+                              f"'-' and '_'), got {bucket[:80]!r}.")
         return S3Storage(
-            bucket=_string(source, "s3_bucket_name", prefix=p),
-            path=_string(source, "s3_bucket_path", prefix=p, required=False).strip("/"),
+            bucket=bucket,
+            path=_path(_string(source, "s3_bucket_path", prefix=p, required=False).strip("/"), f"{p}s3_bucket_path"),
             region=_string(source, "s3_bucket_region", prefix=p, required=False, default="us-east-1"),
             access_key_id=_string(source, "s3_access_key_id", prefix=p),
             secret_access_key=_string(source, "s3_secret_access_key", prefix=p),
@@ -129,8 +152,10 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
         )
     if kind == "AZURE_BLOB_STORAGE":
         return AzureStorage(
-            account=_string(source, "azure_blob_storage_account_name", prefix=p),
-            container=_string(source, "azure_blob_storage_container_name", prefix=p),
+            account=_plain(_string(source, "azure_blob_storage_account_name", prefix=p),
+                           f"{p}azure_blob_storage_account_name"),
+            container=_plain(_string(source, "azure_blob_storage_container_name", prefix=p),
+                             f"{p}azure_blob_storage_container_name"),
             sas_token=_string(source, "azure_blob_storage_sas_token", prefix=p),
             endpoint_domain=_string(
                 source, "azure_blob_storage_endpoint_domain_name", prefix=p, required=False,
@@ -181,6 +206,9 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     storage = _storage(raw)
     databricks = None if isinstance(storage, LocalStorage) else _databricks(raw)
     catalog = _string(raw, "database", required=False, default="hive_metastore")
+    if _NOT_IN_CATALOG.search(catalog):  # it becomes part of /Volumes/<catalog>/… paths and index names
+        raise ConfigError(f"Config field 'database' must be a catalog name without '.', '/', '?', '#', '\\' or spaces, "
+                          f"got {catalog[:80]!r}.")
     if isinstance(storage, ManagedTablesStorage) and catalog.lower() == "hive_metastore":
         raise ConfigError("Config field 'database' must name a Unity Catalog catalog for the Managed tables data source "
                           "(its staging volume cannot live in hive_metastore).")

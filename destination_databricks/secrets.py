@@ -5,6 +5,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 MASK = "****"
 _registered: set[str] = set()
@@ -35,10 +36,23 @@ def _values(config: Any, fields: set[str]) -> Iterator[str]:
                 yield from _values(value, fields)
 
 
+def forms(value: str) -> set[str]:
+    """Every form in which a secret may be used or echoed back: as given, trimmed, without the leading `?` of a
+    SAS token, URL-encoded or decoded, and a SAS token's signature alone (an error may quote just that)."""
+    given = {value, value.strip(), value.strip().lstrip("?")}
+    found = set(given)
+    for form in given:
+        found |= {quote(form, safe=""), quote_plus(form), unquote(form), quote(form, safe="=&")}
+        found |= {v for k, v in parse_qsl(form) if k == "sig"}
+    found |= {quote(s, safe="") for s in set(found)} | {unquote(s) for s in set(found)}
+    return {s for s in found if len(s) >= 3}
+
+
 def register(config: Mapping[str, Any]) -> None:
-    """Remember the config's secret values so ``mask`` hides them from now on."""
+    """Remember the config's secret values so ``mask`` hides them from now on, in every form (``forms``)."""
     fields = set(_secret_fields(spec()["connectionSpecification"]))
-    _registered.update(v for v in _values(config, fields) if len(v) >= 3)
+    for value in _values(config, fields):
+        _registered.update(forms(value))
 
 
 def mask(text: str) -> str:

@@ -91,3 +91,44 @@ def test_sign_in_choices_and_the_token_only_configs_of_before():
 def test_workspace_url(host, port, url):
     raw = {**DATABRICKS, "databricks_server_hostname": host, "databricks_port": port, "data_source": S3}
     assert parse_config(raw).databricks.host_url == url
+
+
+S3_SOURCE = {"data_source_type": "S3_STORAGE", "s3_bucket_name": "bucket", "s3_access_key_id": "k", "s3_secret_access_key": "s"}
+WAREHOUSE = {"accept_terms": True, "databricks_server_hostname": "h", "databricks_http_path": "p",
+              "databricks_personal_access_token": "t"}
+
+
+@pytest.mark.parametrize("source, field", [
+    ({**S3_SOURCE, "s3_bucket_path": "prod?x"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_path": "prod#x"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_path": "a/../../b"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_path": "a/./b"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_path": "a\\b"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_path": "s3://other/x"}, "data_source.s3_bucket_path"),
+    ({**S3_SOURCE, "s3_bucket_name": "b/x"}, "data_source.s3_bucket_name"),
+    ({**S3_SOURCE, "s3_bucket_name": "b?x"}, "data_source.s3_bucket_name"),
+    ({"data_source_type": "MANAGED_TABLES_STORAGE", "volume_name": "v?x"}, "data_source.volume_name"),
+    ({"data_source_type": "MANAGED_TABLES_STORAGE", "volume_name": "../v"}, "data_source.volume_name"),
+    ({"data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "a", "azure_blob_storage_sas_token": "s",
+      "azure_blob_storage_container_name": "c/../d"}, "data_source.azure_blob_storage_container_name"),
+    ({"data_source_type": "LOCAL", "local_path": "/tmp/x?y"}, "data_source.local_path"),
+    ({"data_source_type": "LOCAL", "local_path": "file:///tmp/x"}, "data_source.local_path"),
+])
+def test_values_that_become_paths_or_urls_stay_plain(source, field):
+    with pytest.raises(ConfigError, match=f"Config field '{field.replace('.', '[.]')}'"):
+        parse_config({**WAREHOUSE, "database": "main", "data_source": source})
+
+
+def test_a_catalog_name_that_would_leave_its_volume_path_is_refused():
+    with pytest.raises(ConfigError, match="Config field 'database'"):
+        parse_config({**WAREHOUSE, "database": "main/../x", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}})
+
+
+def test_secrets_are_masked_in_every_form_a_server_may_echo():
+    from destination_databricks import secrets
+
+    sas = " ?sv=2021-06-08&ss=b&sig=abc%2Bdef%3D&sp=rwdl "
+    secrets.register({"data_source": {"azure_blob_storage_sas_token": sas}})
+    for echoed in (sas, sas.strip(), sas.strip().lstrip("?"), "sig=abc+def=", "abc%2Bdef%3D",
+                   "sv%3D2021-06-08%26ss%3Db%26sig%3Dabc%252Bdef%253D%26sp%3Drwdl"):
+        assert "abc" not in secrets.mask(f"refused: {echoed}"), echoed

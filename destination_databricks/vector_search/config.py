@@ -6,6 +6,7 @@ embedding_vector_column + embedding_dimension (the stream brings them), columns_
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,18 @@ def _text(raw: Mapping, key: str, field: str, required: bool = False) -> str | N
     return fields.text(raw, key, prefix=f"{field}.", required=required)
 
 
+# Names that enter REST paths (/api/2.0/vector-search/endpoints/<name>, /serving-endpoints/<name>, indexes/<name>):
+# what Databricks allows them to be, so none can reach another route.
+_ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_INDEX_NAME = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _name(value: str | None, field: str) -> str | None:
+    if value is not None and not _ENDPOINT_NAME.fullmatch(value):
+        raise ConfigError(f"Config field '{field}' must be a name of letters, digits, '_' and '-', got {value[:80]!r}.")
+    return value
+
+
 def _choice(raw: Mapping, key: str, field: str, choices: tuple[str, ...]) -> str:
     return fields.choice(raw, key, choices, prefix=f"{field}.", upper=True)
 
@@ -62,15 +75,17 @@ def _index(raw: Any, field: str, endpoint_type: str) -> IndexConfig:
     if (source is None) == (vector is None):
         raise ConfigError(f"Config field '{field}' needs exactly one of embedding_source_column (with "
                           "embedding_model_endpoint_name) or embedding_vector_column (with embedding_dimension).")
-    model = _text(raw, "embedding_model_endpoint_name", field, required=source is not None)
+    model = _name(_text(raw, "embedding_model_endpoint_name", field, required=source is not None),
+                  f"{field}.embedding_model_endpoint_name")
     dimension = raw.get("embedding_dimension")
     if vector is not None and (isinstance(dimension, bool) or not isinstance(dimension, int)
                                or not 1 <= dimension <= MAX_DIMENSION):
         raise ConfigError(f"Config field '{field}.embedding_dimension' must be a whole number from 1 to "
                           f"{MAX_DIMENSION}, got {dimension!r}.")
     name = _text(raw, "index_name", field)
-    if name is not None and (len(name) > MAX_INDEX_NAME or name.count(".") != 2):
+    if name is not None and (len(name) > MAX_INDEX_NAME or not _INDEX_NAME.fullmatch(name)):
         raise ConfigError(f"Config field '{field}.index_name' must be a three-part name <catalog>.<schema>.<name> "
+                          "(letters, digits, '_' and '-' in each part) "
                           f"of at most {MAX_INDEX_NAME} characters, got {name!r}.")
     pipeline = _choice(raw, "pipeline_type", field, PIPELINE_TYPES)
     if endpoint_type == "STORAGE_OPTIMIZED" and pipeline != "TRIGGERED":
@@ -111,4 +126,6 @@ def parse(raw: Any, *, unity_catalog: bool) -> VectorSearchConfig | None:
         if key in seen:
             raise ConfigError(f"Config fields '{seen[key]}' and '{index.field}' both index stream '{index.stream}'.")
         seen[key] = index.field
-    return VectorSearchConfig(fields.required(raw, "endpoint_name", prefix=f"{field}."), endpoint_type, float(timeout), parsed)
+    endpoint = _name(fields.required(raw, "endpoint_name", prefix=f"{field}."), f"{field}.endpoint_name")
+    assert endpoint is not None
+    return VectorSearchConfig(endpoint, endpoint_type, float(timeout), parsed)
