@@ -36,11 +36,23 @@ def sync(tmp_path, config: dict, env: dict | None = None):
                lines(*messages), env=env)
 
 
+def gate(w: dict, match: str, at_once: int, seconds: float = 60) -> None:
+    """Statements containing ``match`` wait at the warehouse until ``at_once`` are in flight (or ``seconds`` pass)."""
+    body = json.dumps({"match": match, "at_once": at_once, "seconds": seconds}).encode()
+    request = urllib.request.Request(f"{w['hostname']}:{w['port']}/_local/gate", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+
+
 def test_statements_overlap_up_to_the_configured_bound(tmp_path, slow_warehouse):
     destination = S3DatabricksDestination(slow_warehouse)
+    # The loads wait until 4 are running, so reaching the bound does not depend on how fast staging keeps up
+    # (on a busy machine it did not, and 3 were seen at once); a 5th would still show as 5.
+    gate(slow_warehouse, "USING DELTA", at_once=4)
     result = sync(tmp_path, destination.config(max_concurrent_statements=4))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert stats(slow_warehouse)["max_in_flight"] == 4  # 8 tables to create and load, 4 at a time, never more
+    seen = stats(slow_warehouse)
+    assert seen["gate"]["reached"] and seen["max_in_flight"] == 4  # 8 tables to create and load, 4 at a time, never more
     for name in STREAMS:
         assert sorted(r["id"] for r in destination.rows("default", name)) == [0, 1]
     assert [s["stream"]["stream_descriptor"]["name"] for s in result.states] == STREAMS
@@ -97,7 +109,7 @@ def test_each_stream_costs_one_statement_per_sync(tmp_path, source, request):
         expected = {"s3": (2, 1), "azure": (2, 1), "managed": (2, 2)}[source][n]
         assert len(sent) - len(per_table) == expected, sent
         assert sum(s.startswith("SHOW TABLE EXTENDED") for s in sent) == 1
-        kind = "CREATE TABLE IF NOT EXISTS" if n == 0 else "INSERT INTO"
+        kind = "CREATE TABLE `" if n == 0 else "INSERT INTO"
         assert all(s.startswith(kind) for s in per_table)
     for name in STREAMS:
         assert sorted(r["id"] for r in destination.rows("default", name)) == [0, 0, 1, 1]
@@ -132,3 +144,21 @@ def test_a_managed_sync_into_a_new_schema_creates_it_for_its_staging_volume(tmp_
     assert setup == [volume, "CREATE SCHEMA IF NOT EXISTS `main`.`fresh_schema`", volume]
     for name in STREAMS:
         assert sorted(r["id"] for r in destination.rows("fresh_schema", name)) == [0, 1]
+
+
+def test_a_first_load_that_finds_its_table_created_by_another_writer_lands_its_rows(tmp_path, warehouse):
+    """Another writer creates t0 (with a row of its own) just before this sync's CREATE TABLE … AS SELECT of it:
+    that statement fails, and the rows are loaded into the table as it is now. (IF NOT EXISTS lost them.)"""
+    destination = ManagedDestination(warehouse)
+    table = "`main`.`default`.`t0`"
+    other = [f"CREATE TABLE {table} (`_airbyte_ab_id` STRING, `id` BIGINT) USING DELTA",
+             f"INSERT INTO {table} VALUES ('another writer', 7)"]
+    body = json.dumps({"match": f"CREATE TABLE {table} USING DELTA", "run": other}).encode()
+    request = urllib.request.Request(f"{warehouse['hostname']}:{warehouse['port']}/_local/before", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    result = sync(tmp_path, destination.config())
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(r["id"] for r in destination.rows("default", "t0")) == [0, 1, 7]
+    assert all(sorted(r["id"] for r in destination.rows("default", n)) == [0, 1] for n in STREAMS[1:])
+    assert "t0" in [s["stream"]["stream_descriptor"]["name"] for s in result.states]

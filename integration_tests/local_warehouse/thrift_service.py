@@ -139,6 +139,10 @@ class WarehouseService:
         self.lock = threading.Lock()
         self._counting = threading.Lock()
         self.in_flight = {"statements": 0, "api_calls": 0}
+        self._changed = threading.Condition(self._counting)
+        # For tests: statements containing gate["match"] wait until gate["at_once"] statements are in flight (or
+        # gate["seconds"] pass), so "reaches the bound" is checked without racing the clock; opens once reached.
+        self.gate: dict | None = None
         self.max_in_flight = 0  # the most statements seen running at once
         self.max_api_calls_in_flight = 0  # the most REST calls (Files API, …) seen at once
         self.sessions: set[bytes] = set()
@@ -148,6 +152,8 @@ class WarehouseService:
         # For tests: statements (by a substring) that commit and then answer as Delta answers the loser of two
         # concurrent commits, i.e. what our execution sees when a replay of it on another session won.
         self.conflicts: list[dict] = []
+        # For tests: another writer's statements ("run"), run just before the first statement containing "match".
+        self.before: list[dict] = []
         self.ignored_clauses = 0  # CLUSTER BY clauses taken out of CREATE TABLE statements (the engine has none)
         self.engine_seconds = 0.0  # time the engine spent running statements (one at a time, under the lock)
         self.vector_search = None  # optional: vector_search.VectorSearch (it records Change Data Feed)
@@ -174,12 +180,14 @@ class WarehouseService:
         with self.lock:
             return self.spark.sql(statement).toArrow()
 
-    def wait_like_a_warehouse(self, kind: str = "statements") -> None:
+    def wait_like_a_warehouse(self, kind: str = "statements", statement: str = "") -> None:
         """``kind``: "statements" or "api_calls", counted apart (each has its own most-at-once)."""
         with self._counting:
             self.in_flight[kind] += 1
             if kind == "statements":
                 self.max_in_flight = max(self.max_in_flight, self.in_flight[kind])
+                self._changed.notify_all()
+                self._wait_at_gate(statement)
             else:
                 self.max_api_calls_in_flight = max(self.max_api_calls_in_flight, self.in_flight[kind])
         try:
@@ -189,8 +197,20 @@ class WarehouseService:
             with self._counting:
                 self.in_flight[kind] -= 1
 
+    def _wait_at_gate(self, statement: str) -> None:
+        """(Under the counting lock.) Hold a gated statement until enough are in flight or the gate's time is up."""
+        gate = self.gate
+        if gate is None or gate.get("open") or gate["match"] not in statement:
+            return
+        deadline = time.monotonic() + gate["seconds"]
+        reached = self._changed.wait_for(lambda: self.in_flight["statements"] >= gate["at_once"] or gate.get("open"),
+                                         timeout=max(0.0, deadline - time.monotonic()))
+        gate["open"] = True  # reached, or waited long enough: later statements pass
+        gate["reached"] = gate.get("reached") or bool(reached)
+        self._changed.notify_all()
+
     def stats(self) -> dict:
-        return {"statements": len(self.statements), "max_in_flight": self.max_in_flight,
+        return {"statements": len(self.statements), "max_in_flight": self.max_in_flight, "gate": self.gate,
                 "max_api_calls_in_flight": self.max_api_calls_in_flight,
                 "ignored_clauses": self.ignored_clauses, "engine_seconds": round(self.engine_seconds, 3)}
 
@@ -201,7 +221,11 @@ class WarehouseService:
 
     def _run(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
-        self.wait_like_a_warehouse()
+        self.wait_like_a_warehouse(statement=statement)
+        for other in [b for b in self.before if b["match"] in statement]:
+            self.before.remove(other)
+            for text in other["run"]:
+                self._run(text, {})
         if statement.startswith("CREATE TABLE"):
             statement, ignored = _LIQUID_CLUSTERING.subn("", statement)
             self.ignored_clauses += ignored
@@ -387,6 +411,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, server.service.stats())
         if self.command == "GET" and path == "/_local/statements":  # for tests: every statement's text, in order
             return self._json(200, {"statements": list(server.service.statements)})
+        if self.command == "POST" and path == "/_local/gate":  # for tests: {"match": text, "at_once": n, "seconds": s}
+            with server.service._counting:
+                server.service.gate = {**json.loads(body), "open": False, "reached": False}
+            return self._json(200, {})
+        if self.command == "POST" and path == "/_local/before":  # for tests: {"match": text, "run": [statements]}
+            server.service.before.append(json.loads(body))
+            return self._json(200, {})
         if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
             server.service.conflicts.append(json.loads(body))
             return self._json(200, {})

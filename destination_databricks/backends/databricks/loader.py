@@ -25,7 +25,7 @@ from ...records.types import canonical_schema
 from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
 from . import listing, sql
-from .sql_client import SchemaNotFound, SqlClient, TableNotFound
+from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
@@ -186,19 +186,30 @@ class DatabricksLoader:
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
-        if staged.format is StagedFormat.CSV:  # read in the load's own statement, typed like the table
-            self._load_from(sql.csv_files(staged.location, staged.schema, self.csv_options), load)
-        elif staged.format is StagedFormat.PARQUET:
-            self._load_from(sql.parquet_path(staged.location), load)
-        else:
-            self._load_from(sql.delta_path(staged.location), load)
+        try:
+            self._load_from(self._source(staged), load)
+        except TableExists:
+            if not creates:
+                raise
+            # Created meanwhile, by another writer or by a replay of our own statement: load into it as it is now.
+            self._known[table] = self._read(table)
+            self.load(staged, mode, comment, merge, truncation)
+            return
         self._known[table] = canonical_schema(staged.schema)
+
+    def _source(self, staged: StagedTable) -> str:
+        """How the load's statement reads its staged files."""
+        if staged.format is StagedFormat.CSV:  # read in the load's own statement, typed like the table
+            return sql.csv_files(staged.location, staged.schema, self.csv_options)
+        if staged.format is StagedFormat.PARQUET:
+            return sql.parquet_path(staged.location)
+        return sql.delta_path(staged.location)
 
     def _load_from(self, source: str, load: _Load) -> None:
         """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""
         staged, table, catalog = load.staged, load.staged.table, self.catalog
         files = bool(staged.files)
-        if load.creates:  # one statement creates the table from the first rows (a replay finds it and adds nothing)
+        if load.creates:  # one statement creates the table from the first rows (sql.create_table_as: if it exists …)
             rows = sql.latest_rows(source, load.columns, load.merge) if load.merge else f"SELECT * FROM {source}"
             statement = sql.create_table_as(catalog, table, rows, load.location,
                                             cluster_by=load.merge.keys if load.merge else (),

@@ -56,10 +56,12 @@ def _layout(cluster_by: tuple[str, ...], change_data_feed: bool) -> str:
 def create_table_as(catalog: str, table: TableName, rows: str, location: str | None,
                     cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
     """A new table made from ``rows`` (a query) in one statement: the first load of a stream creates its table
-    and commits its rows at once. IF NOT EXISTS makes a replay a no-op. (No COMMENT: the local engine refuses
-    it in CREATE TABLE … AS SELECT.)"""
+    and commits its rows at once. It fails when the table exists (TABLE_OR_VIEW_ALREADY_EXISTS): another writer
+    created it first, or a replay of this very statement did; the loader then loads the rows by the ordinary
+    statement, whose marker or merge keeps a replay from adding them twice. (IF NOT EXISTS would silently drop
+    the rows of a sync that lost the race. No COMMENT: the local engine refuses it in CREATE TABLE … AS SELECT.)"""
     where = f" LOCATION {literal(location)}" if location else ""
-    return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} USING DELTA{_layout(cluster_by, change_data_feed)}"
+    return (f"CREATE TABLE {table_ref(catalog, table)} USING DELTA{_layout(cluster_by, change_data_feed)}"
             f"{where} AS {rows}")
 
 

@@ -102,6 +102,10 @@ class TableNotFound(SystemFailure):
     """The statement named a table (or view) that does not exist."""
 
 
+class TableExists(SystemFailure):
+    """The statement would create a table that exists already."""
+
+
 class SchemaNotFound(SystemFailure):
     """The statement named a schema that does not exist."""
 
@@ -117,6 +121,8 @@ def statement_error(exc: BaseException, what: str) -> Exception:
     message = f"Databricks {kind} the statement to {what}: {text}"
     if "TABLE_OR_VIEW_NOT_FOUND" in text:
         return TableNotFound(message)
+    if "TABLE_OR_VIEW_ALREADY_EXISTS" in text or "table already exists" in text.lower():
+        return TableExists(message)
     if "SCHEMA_NOT_FOUND" in text or "Database not found" in text:  # Databricks' error class; Spark engines' wording
         return SchemaNotFound(message)
     return SystemFailure(message)
