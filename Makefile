@@ -26,8 +26,11 @@ demo: $(VENV)/.installed
 	  < integration_tests/sample/messages.jsonl
 	$(PY) scripts/show_tables.py demo-output
 
+# Each phase prints its wall time; the integration tests list their 20 slowest.
 test: install lint
-	$(PY) -m pytest
+	@t=$$(date +%s); $(PY) -m pytest unit_tests; rc=$$?; echo "== unit tests: $$(( $$(date +%s) - t )) s"; exit $$rc
+	@t=$$(date +%s); $(PY) -m pytest integration_tests --durations=20; rc=$$?; \
+	  echo "== integration tests: $$(( $$(date +%s) - t )) s"; exit $$rc
 
 # ruff (lint) and mypy (types) on the package: a new error fails `make test`, so CI.
 lint: install

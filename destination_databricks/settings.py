@@ -55,8 +55,8 @@ def from_environment(environ: Mapping[str, str]) -> Settings:
         try:
             value = kind(text)
         except ValueError:
-            raise ConfigError(f"Environment variable {variable(field.name)} must be a {kind.__name__} number, "
-                              f"got {text[:40]!r}.") from None
+            what = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"Environment variable {variable(field.name)} must be {what}, got {text[:40]!r}.") from None
         if value < _MINIMUM.get(field.name, 1):
             raise ConfigError(f"Environment variable {variable(field.name)} must be at least "
                               f"{_MINIMUM.get(field.name, 1)}, got {text!r}.")
