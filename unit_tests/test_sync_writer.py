@@ -1,7 +1,7 @@
 """The background writer: files come back in order, and no failed write is hidden by a later success."""
 import pytest
 
-from destination_databricks.catalog import StreamPlan
+from destination_databricks.catalog import StreamPlan, SyncMode
 from destination_databricks.naming import StreamKey, TableName
 from destination_databricks.sync.batches import StreamState, Writer
 
@@ -18,7 +18,7 @@ class Stager:
 
 
 def stream(name):
-    return StreamState(StreamPlan(StreamKey(None, name), TableName("default", name), "append", "{}", ()))
+    return StreamState(StreamPlan(StreamKey(None, name), TableName("default", name), SyncMode.APPEND, "{}", ()))
 
 
 def test_files_come_back_in_submission_order_per_stream():

@@ -30,6 +30,11 @@ class StreamState:
     files: list[StagedFile] = field(default_factory=list)  # appended by the writer thread
     writing: Future | None = None  # the stream's last write; earlier ones finished before it
     merge: Merge | None = None  # a deduplicated stream's key, cursor and deletes (made with the builder)
+    commits_as_it_goes: bool = False  # not an overwrite: its records commit in every round (asked per record)
+    dedup: bool = False
+
+    def __post_init__(self) -> None:
+        self.commits_as_it_goes, self.dedup = not self.plan.mode.replaces, self.plan.mode.dedup
 
 
 class Writer:

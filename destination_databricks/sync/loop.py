@@ -83,7 +83,12 @@ class Sync:
         record = message.get("record")
         if record.__class__ is not dict:
             raise InputError(f"Input line {number}: a RECORD message without a 'record' object.")
-        stream = self._stream_of(record, number)
+        try:
+            stream = self.streams.get((record.get("namespace") or None, record.get("stream")))  # type: ignore[call-overload]
+        except TypeError:  # a stream "name" that is a list or object
+            stream = None
+        if stream is None:
+            raise self._unknown_stream(record, number)
         data = record.get("data")
         if data.__class__ is not dict:
             raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
@@ -110,16 +115,11 @@ class Sync:
                               f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
         self.batches.added(stream, full)
 
-    def _stream_of(self, record: dict, number: int) -> StreamState:
-        key = (record.get("namespace") or None, record.get("stream"))
-        try:
-            stream = self.streams.get(key)  # type: ignore[call-overload]  # a StreamKey is a (namespace, name) tuple
-        except TypeError:  # a stream "name" that is a list or object
-            stream = None
-        if stream is None:
-            name = f"{key[0]}.{key[1]}" if key[0] else f"{key[1]}"
-            raise InputError(f"Input line {number}: a record for stream '{name}', which is not in the configured catalog.")
-        return stream
+    @staticmethod
+    def _unknown_stream(record: dict, number: int) -> InputError:
+        namespace, name = record.get("namespace") or None, record.get("stream")
+        shown = f"{namespace}.{name}" if namespace else f"{name}"
+        return InputError(f"Input line {number}: a record for stream '{shown}', which is not in the configured catalog.")
 
     def _stream_status(self, status: object, number: int) -> None:
         if not isinstance(status, dict) or not isinstance(status.get("stream_descriptor") or {}, dict):

@@ -68,10 +68,9 @@ class CommitRounds:
     def received(self, stream: StreamState, size: int) -> None:
         """A record of ``size`` input bytes arrived for ``stream``."""
         self.uncommitted_bytes += size
-        mode = stream.plan.mode
-        if not mode.replaces:
+        if stream.commits_as_it_goes:
             self.dirty.add(stream.plan.key)
-            if mode.dedup:
+            if stream.dedup:
                 self.uncommitted_dedup_bytes += size
 
     def due(self) -> bool:
