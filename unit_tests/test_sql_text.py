@@ -6,7 +6,7 @@ from destination_databricks.naming import TableName
 
 
 def test_staged_csv_is_read_by_the_loads_own_statement_with_its_schema_and_options():
-    """Databricks' read_files (the local warehouse reads the same files into a view: README, not verified locally)."""
+    """Databricks' read_files (the local warehouse reads the same files into a view: docs/local-warehouse.md, not verified locally)."""
     schema = pa.schema([("id", pa.int64()), ("it's", pa.string())])
     source = sql.csv_files("abfss://c@a.dfs.x/_airbyte_staging/s/default/users/load_0", schema,
                            {"header": "true", "escape": '"'})

@@ -132,7 +132,7 @@ def of_existing(arrow_type: pa.DataType, proposed_kind: str | None, proposed_typ
 
 
 # A warehouse's spelling of column types (Spark's `long`, SQL's `bigint`, …) → Arrow, for schemas read from
-# listings (loading/listing.py); read back through `of_existing` like any other engine's types.
+# listings (backends/databricks/listing.py); read back through `of_existing` like any other engine's types.
 _SPARK_TYPES = {
     **{name: pa.int64() for name in ("long", "bigint")}, **{name: pa.int32() for name in ("integer", "int")},
     **{name: pa.int16() for name in ("short", "smallint")}, **{name: pa.int8() for name in ("byte", "tinyint")},
