@@ -130,6 +130,11 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         if SyncMode(mode).dedup and not primary_key:
             raise ConfigError(f"Stream '{key}': destination_sync_mode '{mode}' needs a primary_key (the configured "
                               "stream has none); set one, or use append or overwrite.")
+        cursor_path = _paths([cursor], "cursor_field", key)[0] if cursor else ()
+        if SyncMode(mode).dedup and cursor_path and (len(cursor_path) > 1 or cursor_path[0] not in {c.key for c in columns}):
+            raise ConfigError(f"Stream '{key}': cursor_field '{'.'.join(cursor_path)}' is not a top-level property of the "
+                              "stream's schema, so deduplicated rows cannot be ordered by it; declare it in the schema "
+                              "(nested cursors are not supported) or leave cursor_field out.")
         generation, minimum = (_whole(configured.get(f), f, key) for f in ("generation_id", "minimum_generation_id"))
         if generation is not None and generation >= 2 ** 63:
             raise ConfigError(f"Stream '{key}': generation_id {generation} does not fit `_airbyte_generation_id` (BIGINT).")
@@ -139,7 +144,7 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
         plans[key] = StreamPlan(
             key, table, SyncMode(mode), orjson.dumps(avro).decode(), shared.setdefault(columns, columns),
             primary_key=primary_key,
-            cursor_field=_paths([cursor], "cursor_field", key)[0] if cursor else (),
+            cursor_field=cursor_path,
             generation_id=generation, minimum_generation_id=minimum,
             sync_id=_whole(configured.get("sync_id"), "sync_id", key),
         )

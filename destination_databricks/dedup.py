@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from .errors import ConfigError
 from .naming import AIRBYTE_COLUMNS, quote
 from .records.batch import PrimaryKey
 from .records.columns import Column
@@ -123,6 +124,12 @@ def is_deleted(merge: Merge, source: str = "s") -> str:
     return f"{source}.{quote(merge.deleted)} IS NOT NULL" if merge.deleted and merge.deletes else "FALSE"
 
 
+def dedup_properties(plan: StreamPlan) -> tuple[str, ...]:
+    """The properties whose columns the rules read (the cursor, `_ab_cdc_deleted_at`): a deduplicated stream gets
+    them in an existing table even with schema evolution off, as it gets `_airbyte_key`."""
+    return tuple(plan.cursor_field[:1]) + (CDC_DELETED,)
+
+
 def dedup_columns(plan: StreamPlan, columns: tuple[Column, ...], hard_delete: bool
                   ) -> tuple[tuple[Column, ...], PrimaryKey, Merge]:
     """A deduplicated stream's columns (with `_airbyte_key` when a key part has no column of its own), its
@@ -135,6 +142,10 @@ def dedup_columns(plan: StreamPlan, columns: tuple[Column, ...], hard_delete: bo
         key_column = Column(KEY_COLUMN, None, "key", pa.string())
         columns = tuple(c for c in columns if c.name.lower() != KEY_COLUMN) + (key_column,)
     cursor = by_property.get(plan.cursor_field[0]) if len(plan.cursor_field) == 1 else None
+    if plan.cursor_field and cursor is None:  # never ignored silently: rows would merge in arrival order
+        raise ConfigError(f"Stream '{plan.key}': cursor_field '{'.'.join(plan.cursor_field)}' is not a top-level "
+                          "property of the stream's schema, so deduplicated rows cannot be ordered by it; declare it "
+                          "in the schema (nested cursors are not supported) or leave cursor_field out.")
     deleted = by_property.get(CDC_DELETED)
     merge = Merge(key_columns + ((KEY_COLUMN,) if nested else ()), cursor.name if cursor else None,
                   deleted.name if deleted else None, hard_delete)

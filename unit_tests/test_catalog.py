@@ -105,3 +105,28 @@ def test_integers_past_64_bits_in_a_catalog_are_read(tmp_path):
     assert plan.generation_id == 2 ** 63 - 1 and plan.minimum_generation_id == 0
     with pytest.raises(ConfigError, match="Stream 'a': generation_id 18446744073709551615 does not fit"):
         read_catalog(write(tmp_path, text.replace("9223372036854775807", "18446744073709551615")), "default")
+
+
+@pytest.mark.parametrize("cursor", [["meta", "ts"], ["missing"]])
+def test_a_dedup_cursor_the_rows_cannot_be_ordered_by_is_refused_before_input(cursor):
+    stream = {"stream": {"name": "a", "json_schema": SCHEMA}, "destination_sync_mode": "append_dedup",
+              "primary_key": [["id"]], "cursor_field": cursor}
+    with pytest.raises(ConfigError, match=f"Stream 'a': cursor_field '{'.'.join(cursor)}' is not a top-level property"):
+        plan_streams([stream], "default")
+    (plan,) = plan_streams([{**stream, "cursor_field": ["x"]}], "default").values()
+    assert plan.cursor_field == ("x",)
+
+
+def test_a_dedup_streams_cursor_and_deletes_get_their_columns_even_without_schema_evolution():
+    import pyarrow as pa
+
+    from destination_databricks.dedup import dedup_properties
+    from destination_databricks.records.columns import table_columns
+
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "updated": {"type": "integer"},
+                                               "_ab_cdc_deleted_at": {"type": "string"}, "other": {"type": "string"}}}
+    (plan,) = plan_streams([{"stream": {"name": "a", "json_schema": schema}, "destination_sync_mode": "append_dedup",
+                             "primary_key": [["id"]], "cursor_field": ["updated"]}], "default").values()
+    existing = pa.schema([("_airbyte_ab_id", pa.string()), ("id", pa.int64())])
+    columns = table_columns(plan.proposed_columns, existing, False, plan.table, required=dedup_properties(plan))
+    assert [c.name for c in columns] == ["id", "updated", "_ab_cdc_deleted_at"]  # "other" waits for schema evolution

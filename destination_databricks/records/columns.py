@@ -12,7 +12,7 @@ and one misfit nested value would otherwise null the whole struct. Databricks re
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
@@ -52,8 +52,9 @@ def stream_columns(avro_schema: dict) -> list[Column]:
 
 
 def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve: bool,
-                  table: TableName | None = None) -> list[Column]:
-    """The typed columns the staged files will have: the table's, plus new ones if allowed."""
+                  table: TableName | None = None, required: Collection[str] = ()) -> list[Column]:
+    """The typed columns the staged files will have: the table's, plus new ones if allowed (``evolve``) or
+    needed (``required``: properties whose columns a deduplicated stream's rules read, its cursor and deletes)."""
     if existing is None:
         return list(proposed)
     names = column_names([c.key or c.name for c in proposed], [f.name for f in existing])  # read back, not re-derived
@@ -68,8 +69,7 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
         kind = types.of_existing(field.type, match.kind if match else None, match.type if match else None,
                                  f"Column {field.name!r} of table {table}")
         columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type)))
-    if evolve:
-        columns += [c for c in by_lower.values() if c.name.lower() not in seen]
+    columns += [c for c in by_lower.values() if c.name.lower() not in seen and (evolve or c.key in required)]
     return columns
 
 

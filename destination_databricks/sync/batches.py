@@ -10,7 +10,7 @@ import pyarrow as pa
 from ..backends.base import Loader
 from ..bounded import BoundedExecutor
 from ..catalog import StreamPlan
-from ..dedup import Merge, dedup_columns
+from ..dedup import Merge, dedup_columns, dedup_properties
 from ..errors import ConfigError
 from ..naming import StreamKey
 from ..records.batch import BatchBuilder, KeyMisfit, PrimaryKey
@@ -93,7 +93,9 @@ class Batches:
         """The stream's batch builder, made from its table's schema as it is when the stream's first batch is due."""
         if stream.builder is None:
             existing = self.loader.table_schema(stream.plan.table)
-            columns = tuple(table_columns(stream.plan.proposed_columns, existing, self.evolve, stream.plan.table))
+            plan = stream.plan
+            columns = tuple(table_columns(plan.proposed_columns, existing, self.evolve, plan.table,
+                                          required=dedup_properties(plan) if plan.mode.dedup else ()))
             primary_key: PrimaryKey | None = None
             if stream.plan.mode.dedup:
                 columns, primary_key, stream.merge = dedup_columns(stream.plan, columns, self.cdc_hard_delete)

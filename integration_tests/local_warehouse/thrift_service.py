@@ -119,7 +119,7 @@ _LIQUID_CLUSTERING = re.compile(r"(?<= USING DELTA) CLUSTER BY \((?:`(?:[^`]|``)
 
 # read_files(path, format => …, schema => …, option => …), Databricks' file reader, is not in the engine; the
 # stand-in reads the files with the same format, schema and options through the engine's DataFrame reader into
-# a temporary view, and the statement reads that view instead (README, "not verified locally").
+# a temporary view, and the statement reads that view instead (docs/local-warehouse.md, "not verified locally").
 _READ_FILES = re.compile(r"read_files\('((?:[^'\\]|\\.)*)'((?:, \w+ => '(?:[^'\\]|\\.)*')*)\)")
 _OPTION = re.compile(r", (\w+) => '((?:[^'\\]|\\.)*)'")
 
