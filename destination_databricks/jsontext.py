@@ -40,6 +40,13 @@ class Verbatim(str):
     __slots__ = ()
 
 
+def loads_exact(text: bytes | str) -> Any:
+    """Parse JSON with the json module (integers of any size, NaN/Infinity), at any depth orjson reads."""
+    if sys.getrecursionlimit() < _DEEPEST:
+        sys.setrecursionlimit(_DEEPEST)
+    return json.loads(text)
+
+
 def loads_verbatim(text: bytes | str) -> Any:
     """Parse JSON keeping every number as its own text (``Verbatim``): no rounding, no overflow, no NaN → null."""
     if sys.getrecursionlimit() < _DEEPEST:

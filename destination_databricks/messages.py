@@ -1,7 +1,6 @@
 """Protocol messages: reading input lines, and writing messages (LOG, TRACE, STATE…) to stdout."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
@@ -15,7 +14,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .errors import ConnectorError, InputError
-from .jsontext import Verbatim, dumps_verbatim, loads_verbatim
+from .jsontext import Verbatim, dumps_bytes, dumps_verbatim, loads_exact, loads_verbatim
 from .secrets import mask
 
 # A record's `_airbyte_data` is orjson's text of its data when that text keeps every number as it came: orjson
@@ -37,8 +36,8 @@ def fast_data_text(data: dict, line: bytes) -> bytes | None:
     escapes and non-ASCII bytes set aside, since orjson writes those letters as UTF-8."""
     try:
         text = orjson.dumps(data)
-    except TypeError:  # nesting past 254 levels
-        return None
+    except TypeError:  # nesting past 254 levels: the json module writes it (and the check below still holds)
+        text = dumps_bytes(data)
     if text in line or text.translate(None, _ELSE) in line.translate(None, _ELSE):  # the first: a compact source
         return text
     if b"\\u" in line and (text.translate(None, _ELSE_AND_NON_ASCII)
@@ -65,10 +64,10 @@ def parse_line(line: bytes, number: int, exact: bool = False) -> tuple[dict, boo
     parsed is their own text, number for number (``exact_data_text``).
     """
     try:
-        message = json.loads(line) if exact else orjson.loads(line)
+        message = loads_exact(line) if exact else orjson.loads(line)
     except (orjson.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as first:
         try:
-            message = json.loads(line)
+            message = loads_exact(line)
             exact = True
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise InputError(f"Input line {number} is not valid JSON ({_shorten(str(first))}).") from None

@@ -151,8 +151,10 @@ def test_a_first_load_that_finds_its_table_created_by_another_writer_lands_its_r
     that statement fails, and the rows are loaded into the table as it is now. (IF NOT EXISTS lost them.)"""
     destination = ManagedDestination(warehouse)
     table = "`main`.`default`.`t0`"
-    other = [f"CREATE TABLE {table} (`_airbyte_ab_id` STRING, `id` BIGINT) USING DELTA",
-             f"INSERT INTO {table} VALUES ('another writer', 7)"]
+    other = [f"CREATE TABLE {table} (`_airbyte_ab_id` STRING, `_airbyte_emitted_at` TIMESTAMP, `_airbyte_data` STRING, "
+             "`_airbyte_meta` STRING, `_airbyte_generation_id` BIGINT, `id` BIGINT) USING DELTA",
+             f"INSERT INTO {table} VALUES ('another writer', TIMESTAMP '2024-01-01 00:00:00', '{{\"id\":7}}', "
+             "'{\"changes\":[]}', NULL, 7)"]
     body = json.dumps({"match": f"CREATE TABLE {table} USING DELTA", "run": other}).encode()
     request = urllib.request.Request(f"{warehouse['hostname']}:{warehouse['port']}/_local/before", data=body, method="POST")
     with urllib.request.urlopen(request, timeout=30):

@@ -188,9 +188,12 @@ class DatabricksLoader:
             return
         try:
             self._load_from(self._source(staged), load)
+            created_meanwhile = False
         except TableExists:
             if not creates:
                 raise
+            created_meanwhile = True
+        if created_meanwhile:  # (outside the handler: a failure of the load below must not chain to that answer)
             # Created meanwhile, by another writer or by a replay of our own statement: load into it as it is now.
             self._known[table] = self._read(table)
             self.load(staged, mode, comment, merge, truncation)
