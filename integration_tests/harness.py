@@ -99,22 +99,29 @@ def stream_status(name: str, status: str, namespace: str | None = None) -> dict:
 
 
 def client_venv(name: str, *packages: str) -> str:
-    """The python of a venv under .venvs/<name> with ``packages`` (a real client or source, kept apart from ours),
-    installed on first use. Test workers may ask at once: a file lock serialises the install, and a marker
-    written after pip succeeded (not the interpreter's existence) says it is ready."""
+    """The python of a venv with ``packages`` (a real client or source, kept apart from ours), installed once per
+    machine: under $DESTINATION_DATABRICKS_TEST_VENVS, else ~/.cache/destination-databricks/test-venvs, in a folder
+    named by the packages and this Python, so every checkout (and CI's clean clone) on the machine shares it.
+    Test workers may ask at once: a file lock serialises the install, and a marker written after pip succeeded
+    (not the interpreter's existence) says it is ready."""
     import fcntl
+    import hashlib
     import subprocess
     import sys
 
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venvs")
+    root = os.environ.get("DESTINATION_DATABRICKS_TEST_VENVS") or os.path.join(
+        os.path.expanduser("~"), ".cache", "destination-databricks", "test-venvs")
     os.makedirs(root, exist_ok=True)
-    folder = os.path.join(root, name)
+    spec = "\n".join((sys.version.split()[0], *packages))
+    folder = os.path.join(root, f"{name}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}")
     python, ready = os.path.join(folder, "bin", "python"), os.path.join(folder, ".installed")
-    with open(os.path.join(root, f".{name}.lock"), "w") as lock:
+    with open(f"{folder}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(ready):
+            print(f"Installing the test client {name} ({', '.join(packages)}) into {folder}, once per machine "
+                  "(about a minute; PyPI access needed).", file=sys.stderr, flush=True)
             subprocess.run([sys.executable, "-m", "venv", "--clear", folder], check=True)
             subprocess.run([python, "-m", "pip", "install", "--quiet", *packages], check=True, timeout=900)
             with open(ready, "w") as f:
-                f.write("\n".join(packages) + "\n")
+                f.write(spec + "\n")
     return python

@@ -13,16 +13,11 @@ import pytest
 from .destinations import LocalDestination
 from .harness import CONNECTOR, client_venv, parse_stdout, write_json
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, ".venvs", "source-faker")
-FAKER = os.path.join(VENV, "bin", "source-faker")
-
-
 @pytest.fixture(scope="module")
 def faker():
-    """The source's console script, installed once into .venvs/ (about 40 s the first time)."""
-    client_venv("source-faker", "airbyte-source-faker==7.2.1")
-    return FAKER
+    """The source's console script, installed once per machine (about 40 s the first time)."""
+    python = client_venv("source-faker", "airbyte-source-faker==7.2.1")
+    return os.path.join(os.path.dirname(python), "source-faker")
 
 
 def configured_catalog(faker: str, config: str, path) -> str:

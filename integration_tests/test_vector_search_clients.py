@@ -1,6 +1,6 @@
 """Clients no one here wrote read what the connector synced: the databricks-vectorsearch client's
 similarity_search, and mem0's Memory with its Databricks vector store. Each runs in its own venv under
-.venvs/ (installed on first use): databricks-vectorsearch pulls in mlflow-skinny and prints to stdout, and
+a venv of its own (installed once per machine, harness.client_venv): databricks-vectorsearch pulls in mlflow-skinny and prints to stdout, and
 mem0 a dependency tree of its own."""
 from __future__ import annotations
 
