@@ -340,13 +340,16 @@ def test_a_truncate_refresh_leaves_only_the_new_generation_and_resumes_across_at
                                                    record("users", {"id": 11}), stream_state("users", 11),
                                                    stream_status("users", "INCOMPLETE")])
     assert failed.returncode == 1 and [s["stream"]["stream_state"] for s in failed.states] == [{"cursor": 11}]
-    assert ids(destination.rows("default", "users")) == [0, 1, 2, 10, 11]  # old rows stay until it completes
+    # The table is as it was, previous generation whole and alone, until the refresh completes.
+    assert ids(destination.rows("default", "users")) == [0, 1, 2]
+    assert destination.table_exists("default", "_airbyte_tmp_g2_users")  # its rows wait there for the next attempt
     # The retried attempt of generation 2 resumes after that STATE: the earlier attempt's rows stay.
     retried = sync(destination, tmp_path, refresh, [stream_status("users", "STARTED"), record("users", {"id": 12}),
                                                     stream_state("users", 12), stream_status("users", "COMPLETE")])
     assert retried.returncode == 0, retried.stdout
     rows = destination.rows("default", "users")
     assert ids(rows) == [10, 11, 12] and {r["_airbyte_generation_id"] for r in rows} == {2}
+    assert not destination.table_exists("default", "_airbyte_tmp_g2_users")  # swapped in, then dropped
     # A refresh that keeps records (minimum 0) adds generation 3 to what is there.
     kept = sync(destination, tmp_path, catalog(stream("users", USERS, **generation(3, 0, sync_id=3))),
                 [record("users", {"id": 20})])

@@ -111,10 +111,14 @@ def test_truncate_deletes_older_generations(env):
     client.execute(sql.truncate(CATALOG, table, Truncation(2)), "delete again")  # a replay changes nothing
     assert ids(client, table) == [3, 4]
     assert sql.truncate(CATALOG, table, Truncation(2, column=False)) == "DELETE FROM `hive_metastore`.`s5`.`t`"
-    # The last load of a truncating refresh: new rows in, older generations out, one commit; replayed, the same.
-    newest = staged(options, f"{base}/stage/c", [row(5, _airbyte_generation_id=4)], with_generation)
+    # A truncating refresh's swap: its shadow's rows in, older generations out, one commit; replayed, the same.
+    shadow = TableName("s5", "_airbyte_tmp_g4_t")
+    client.execute(sql.create_table(CATALOG, shadow, with_generation, f"{base}/s5/shadow", "c"), "create the shadow")
+    client.execute(sql.append(CATALOG, shadow, staged(options, f"{base}/stage/c", [row(5, _airbyte_generation_id=4)],
+                                                       with_generation)), "load the shadow")
+    rows = sql.shadow_rows(CATALOG, shadow, with_generation.names, with_generation)
     for _ in range(2):
-        client.execute(sql.append_truncating(CATALOG, table, newest, "5", Truncation(4)), "append and drop")
+        client.execute(sql.swap_appending(CATALOG, table, rows, Truncation(4)), "swap")
         assert ids(client, table) == [5]
 
 

@@ -15,3 +15,41 @@ def test_change_data_feed_is_turned_on_for_an_existing_table_and_its_rows_stay(t
     found = DeltaTable(loader.location(table))
     assert found.metadata().configuration["delta.enableChangeDataFeed"] == "true"
     assert loader.table_schema(table) is not None and found.version() == 2
+
+
+def _rows(uri):
+    from deltalake import QueryBuilder
+
+    read = QueryBuilder().register("t", DeltaTable(uri)).execute("SELECT * FROM t").read_all()
+    return sorted(pa.table(read).to_pylist(), key=lambda r: (r["id"], r["_airbyte_ab_id"]))
+
+
+def _generation(uri, ids, generation, mode="append"):
+    write_deltalake(uri, pa.table({"_airbyte_ab_id": [f"{generation}-{i}" for i in ids], "id": ids,
+                                   "_airbyte_emitted_at": pa.array([generation] * len(ids), pa.int64()),
+                                   "_airbyte_generation_id": pa.array([generation] * len(ids), pa.int64())}), mode=mode)
+
+
+def test_a_swap_run_again_after_a_crash_before_its_shadow_went_commits_nothing_twice(tmp_path):
+    import shutil
+
+    from destination_databricks.dedup import Merge, Truncation
+    from destination_databricks.refresh import Refresh
+
+    loader, table = DeltaRsLoader(str(tmp_path), "sync", {"default"}), TableName("default", "t")
+    for truncation, merge, kept in ((Truncation(2), None, [1, 2]), (Truncation(1), None, [0, 1, 1, 2]),
+                                    (Truncation(1), Merge(("id",), None, None), [0, 1, 2]), (None, None, [1, 2])):
+        refresh = Refresh(TableName("default", "_airbyte_tmp_g2_t"), truncation)
+        shutil.rmtree(loader.location(table), ignore_errors=True)
+        _generation(loader.location(table), [0, 1], 1)  # the table: generation 1
+        _generation(loader.location(refresh.shadow), [1], 2)  # the refresh: generation 2, in two commits
+        _generation(loader.location(refresh.shadow), [2], 2)
+        saved = str(tmp_path / "saved")
+        shutil.copytree(loader.location(refresh.shadow), saved)
+        loader.swap(refresh, table, pa.schema([]), merge)
+        assert not (tmp_path / "default" / "_airbyte_tmp_g2_t").exists()
+        once = _rows(loader.location(table))
+        shutil.copytree(saved, loader.location(refresh.shadow))  # the crash: the swap committed, its shadow stayed
+        shutil.rmtree(saved)
+        loader.swap(refresh, table, pa.schema([]), merge)
+        assert _rows(loader.location(table)) == once and [r["id"] for r in once] == kept, (truncation, merge)

@@ -10,8 +10,9 @@ import pyarrow as pa
 
 from ..catalog import SyncMode
 from ..config import Config
-from ..dedup import Merge, Truncation
+from ..dedup import Merge
 from ..naming import TableName, sanitize
+from ..refresh import Refresh
 from ..staging.base import StagedTable, Stager
 
 
@@ -21,7 +22,6 @@ class Capabilities:
 
     concurrent_loads: int = 1  # loads of different tables it runs at once, one per thread
     dedup_commit_bytes: int | None = None  # append_dedup input per commit round (None: the sync's commit_bytes)
-    atomic_truncate: bool = True  # a truncating refresh's last rows and its deletion of old generations: one commit
     change_data_feed: bool = False  # can create tables with Change Data Feed on (Vector Search indexes them)
 
 
@@ -34,12 +34,22 @@ class Loader(Protocol):
     def prefetch(self, tables: Iterable[TableName]) -> None:
         """Read these tables' schemas ahead, as few and as overlapped statements as the engine allows."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
-             truncation: Truncation | None = None) -> None:
-        """Commit the staged rows into the table: append adds them, overwrite replaces its rows; a deduplicated
-        stream (``merge``) merges the newest row per key in, or replaces the rows by them (overwrite_dedup).
-        ``truncation`` (a refresh that truncates, at the stream's end): the table's rows of older generations go
-        too, in the same commit where ``capabilities.atomic_truncate``."""
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+        """Commit the staged rows into ``staged.table``: append adds them, overwrite replaces its rows; a
+        deduplicated stream (``merge``) merges the newest row per key in, or replaces the rows by them
+        (overwrite_dedup)."""
+
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+        """A truncating refresh's end (refresh.py): in one commit, ``table`` loses its rows of older generations
+        (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (merged by key with ``merge``;
+        none when the shadow does not exist); then the shadow is dropped. Run again, the same table.
+        ``schema``: the stream's columns, for a table created empty."""
+
+    def drop(self, table: TableName) -> None:
+        """Drop one of the connector's own tables (a stale shadow) with its data."""
+
+    def shadows(self, tables: Iterable[TableName]) -> list[TableName]:
+        """The shadow tables in the schemas of ``tables``."""
 
     def tables(self) -> dict[TableName, pa.Schema]:
         """The tables this destination has written in the configured catalog and schema(s)."""

@@ -16,6 +16,7 @@ from ..naming import StreamKey
 from ..records.batch import BatchBuilder, KeyMisfit, PrimaryKey
 from ..records.buffer import BufferPool
 from ..records.columns import file_schema, table_columns
+from ..refresh import Refresh, refresh_of
 from ..settings import Settings
 from ..staging.base import StagedFile, Stager
 
@@ -30,11 +31,16 @@ class StreamState:
     files: list[StagedFile] = field(default_factory=list)  # appended by the writer thread
     writing: Future | None = None  # the stream's last write; earlier ones finished before it
     merge: Merge | None = None  # a deduplicated stream's key, cursor and deletes (made with the builder)
-    commits_as_it_goes: bool = False  # not an overwrite: its records commit in every round (asked per record)
+    refresh: Refresh | None = None  # a truncating refresh: its rounds commit into a shadow table, swapped in at its end
+    # Its records commit in every round (asked per record): all but an overwrite without a generation, which
+    # replaces its table at the end from everything staged.
+    commits_as_it_goes: bool = False
     dedup: bool = False
 
     def __post_init__(self) -> None:
-        self.commits_as_it_goes, self.dedup = not self.plan.mode.replaces, self.plan.mode.dedup
+        self.refresh = refresh_of(self.plan)
+        self.commits_as_it_goes = not self.plan.mode.replaces or self.refresh is not None
+        self.dedup = self.plan.mode.dedup
 
 
 class Writer:

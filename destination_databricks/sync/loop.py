@@ -2,6 +2,7 @@
 checkpoints, stream statuses noted — and a commit round run whenever one is due (rounds.py)."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -13,11 +14,13 @@ from ..errors import ConfigError, InputError
 from ..messages import IDLE, exact_data_text, fast_data_text, parse_line
 from ..naming import StreamKey
 from ..records.buffer import MissingKey
+from ..refresh import stale_shadows
 from ..settings import Settings
 from ..staging.base import Stager
 from .batches import Batches, StreamState
 from .rounds import AfterCommit, CommitRounds
 
+logger = logging.getLogger("airbyte")
 # `emitted_at` (ms since the epoch) a Delta reader can read: years 0001 to 9999.
 FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999
 
@@ -38,12 +41,22 @@ class Sync:
     def run(self, lines: Iterable[bytes | None]) -> None:
         """Input lines, and IDLE (None) now and then while the input is quiet."""
         try:
-            self.loader.prefetch([stream.plan.table for stream in self.streams.values()])
+            self._prepare()
             self.rounds.start()
             self._run(lines)
         finally:
             self.batches.close()
             self.rounds.close()
+
+    def _prepare(self) -> None:
+        """Before any input: the tables' (and refreshes' shadows') schemas read ahead, and the shadows this sync
+        makes stale dropped (refresh.py)."""
+        streams = list(self.streams.values())
+        tables = [s.plan.table for s in streams]
+        self.loader.prefetch(tables + [s.refresh.shadow for s in streams if s.refresh is not None])
+        for shadow in stale_shadows(self.loader.shadows(tables), [s.plan for s in streams]):
+            logger.info("Dropping %s: a refresh's shadow table that no stream of this sync continues.", shadow)
+            self.loader.drop(shadow)
 
     def _run(self, lines: Iterable[bytes | None]) -> None:
         rounds = self.rounds

@@ -2,8 +2,9 @@
 
 A round commits every stream with uncommitted records: each stream's last batch is flushed and its load handed
 to the load pool at once (so loads overlap the staging of the streams after it), then the STATEs those commits
-cover leave, then the post-commit steps run. The end of input is the last round, where overwrites replace their
-tables and truncating refreshes drop older generations, for the streams that completed.
+cover leave, then the post-commit steps run. A truncating refresh's rounds commit into its shadow table
+(refresh.py). The end of input is the last round; then the streams that completed replace their tables: an
+overwrite from everything it staged, a truncating refresh by swapping its shadow in.
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Protocol
 
 from ..backends.base import Loader
 from ..catalog import SyncMode
 from ..checkpoint import Checkpoints
-from ..dedup import Truncation
 from ..errors import SystemFailure
 from ..naming import StreamKey, TableName
 from ..settings import Settings
@@ -95,32 +96,32 @@ class CommitRounds:
         self._after(committed)
 
     def finish(self, statuses: Mapping[StreamKey, str]) -> None:
-        """End of input: commit every stream (overwrites replace their tables now), release all STATEs.
+        """End of input: commit every stream, release all STATEs, then swap in the refreshes that completed.
 
         When the input carries stream statuses (platforms forward the source's), a stream that did not end
-        COMPLETE keeps its table as it was if it would replace it (overwrite), and the sync fails naming it;
-        an append stream's records are committed as usual. Input without any stream status: every stream
-        counts as complete at the end of input, as before statuses existed.
+        COMPLETE keeps its table as it was if it would replace it (an overwrite, a truncating refresh: its rows
+        wait in its shadow for the next attempt), and the sync fails naming it; an append stream's records are
+        committed as usual. Input without any stream status: every stream counts as complete at the end of
+        input, as before statuses existed.
         """
         incomplete = [key for key in sorted(self.streams, key=str) if statuses and statuses.get(key) != "COMPLETE"]
-        kept = {key for key in incomplete if self.streams[key].plan.mode.replaces}
-        # A completed stream of a refresh that truncates: its older generations go once its rows are in. (An
-        # overwrite replaces every row anyway; a stream that did not complete keeps them all.)
-        truncate = frozenset(key for key, stream in self.streams.items() if key not in incomplete
-                             and not stream.plan.mode.replaces and (stream.plan.minimum_generation_id or 0) > 0)
-        committed = self._load([self.streams[key] for key in sorted(self.streams, key=str) if key not in kept and (
-            self.streams[key].plan.mode.replaces or key in self.dirty or key in truncate
-            or self.loader.table_schema(self.streams[key].plan.table) is None)], truncate)
+        streams = [self.streams[key] for key in sorted(self.streams, key=str)]
+        kept = {s.plan.key for s in streams if s.plan.key in incomplete and s.plan.mode.replaces and s.refresh is None}
+        committed = self._load([s for s in streams if s.plan.key not in kept and (
+            s.plan.key in self.dirty or (s.refresh is None and (
+                s.plan.mode.replaces or self.loader.table_schema(s.plan.table) is None)))])
         self.dirty.clear()
         self._release()
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
+        committed += self._swap([s for s in streams if s.refresh is not None and s.plan.key not in incomplete])
         self._after(committed)
         for step in self.after_commit:
             step.close()
         if incomplete:
+            unchanged = {s.plan.key for s in streams if s.plan.mode.replaces or s.refresh is not None}
             described = ", ".join(f"'{key}' ({statuses.get(key, 'no status')}"
-                                  f"{'; its table keeps its previous data' if key in kept else ''})"
+                                  f"{'; its table keeps its previous data' if key in unchanged else ''})"
                                   for key in incomplete)
             logger.warning("Streams that did not complete: %s", described)
             raise SystemFailure(f"The source did not complete {len(incomplete)} stream(s): {described}. "
@@ -130,38 +131,62 @@ class CommitRounds:
         self._loads.shutdown(wait=True, cancel_futures=True)
 
     # --- one round's loads --------------------------------------------------------------------
-    def _load(self, streams: list[StreamState], truncate: frozenset = frozenset()) -> Committed:
-        """Commit everything these streams have received into their tables; what each committed. Streams in
-        ``truncate`` then lose their rows of generations below the stream's minimum (a refresh that truncates).
-        Each stream is flushed (its table's schema read then, on this thread) and its load handed out at once."""
+    def _load(self, streams: list[StreamState]) -> Committed:
+        """Commit everything these streams have received (a refresh's into its shadow); what each committed to
+        its table. Each stream is flushed (its table's schema read then, on this thread) and its load handed out
+        at once."""
         futures: list[Future] = []
         try:
             for stream in streams:
                 self.batches.flush(stream)
                 self.batches.builder(stream)
-                truncation = Truncation(stream.plan.minimum_generation_id or 0) if stream.plan.key in truncate else None
-                futures.append(self._loads.submit(self._seal_and_load, stream, truncation))
-            return [self._committed(future.result()) for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            wait(futures)  # no load of this round runs on once the sync fails
-            raise
+                futures.append(self._loads.submit(self._seal_and_load, stream))
+            return [c for c in (self._committed(future.result()) for future in futures) if c is not None]
+        finally:
+            self._stop(futures)
 
-    def _seal_and_load(self, stream: StreamState, truncation: Truncation | None) -> StreamState:
+    def _stop(self, futures: list[Future]) -> None:
+        """No load of this round runs on once the sync fails (harmless once they have all finished)."""
+        for future in futures:
+            future.cancel()
+        wait(futures)
+
+    def _seal_and_load(self, stream: StreamState) -> StreamState:
         files = self.batches.writer.written(stream)
-        plan = stream.plan
+        plan, merge, mode = stream.plan, stream.merge, stream.plan.mode
         staged = self.stager.seal(plan.table, files, self.batches.builder(stream).schema)
-        self.loader.load(staged, plan.mode, f"Created from stream {plan.key}", stream.merge, truncation)
+        into = staged
+        if stream.refresh is not None:  # into the shadow, which keeps a deduplicated stream's deletes as rows
+            into = replace(staged, table=stream.refresh.shadow)
+            mode = SyncMode.APPEND_DEDUP if merge is not None else SyncMode.APPEND
+            merge = replace(merge, hard_delete=False) if merge is not None else None
+        self.loader.load(into, mode, f"Created from stream {plan.key}", merge)
         self.stager.loaded(staged)
         return stream
 
-    def _committed(self, stream: StreamState) -> tuple[TableName, int, SyncMode]:
+    def _committed(self, stream: StreamState) -> tuple[TableName, int, SyncMode] | None:
+        """The stream's load finished: its STATEs may go; what its table gained (None: its shadow did)."""
         stream.files, stream.writing = [], None
         self.checkpoints.commit(stream.plan.key, stream.staged)
         rows = stream.staged - stream.committed
         stream.committed = stream.staged
-        return stream.plan.table, rows, stream.plan.mode
+        return None if stream.refresh is not None else (stream.plan.table, rows, stream.plan.mode)
+
+    def _swap(self, streams: list[StreamState]) -> Committed:
+        """The completed refreshes' swaps, at once where the loader allows: each table now holds its new
+        generation (refresh.py)."""
+        futures = []
+        try:
+            for stream in streams:
+                builder = self.batches.builder(stream)
+                assert stream.refresh is not None
+                futures.append(self._loads.submit(self.loader.swap, stream.refresh, stream.plan.table,
+                                                  builder.schema, stream.merge))
+            for future in futures:
+                future.result()
+        finally:
+            self._stop(futures)
+        return [(stream.plan.table, stream.committed, SyncMode.OVERWRITE) for stream in streams]
 
     def _release(self) -> None:
         for message in self.checkpoints.release():

@@ -27,7 +27,8 @@ class AzureBackend(Backend):
 
         # A table whose name is gone is created anew; Delta data left at its location is not read from here.
         return warehouse.loader(self.config, location, patient=patient, csv_options=CSV_OPTIONS,
-                                change_data_feed=change_data_feed)
+                                change_data_feed=change_data_feed,
+                                remove_data=warehouse.data_remover(lambda: AzureStore(self.storage)))
 
     def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):
         namer = sync_namer(DEFAULT_PATTERN, sync_id, extension="csv")

@@ -2,8 +2,8 @@
 
 Each load commits once: a table's first load creates it from its rows (CREATE TABLE … AS SELECT), then
 INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION for an append that brings
-new columns, MERGE for a deduplicated stream (dedup.py's rules), MERGE … WHEN NOT MATCHED BY SOURCE … DELETE for the
-last load of a truncating refresh. Some cases take more statements but still commit the rows once: new
+new columns, MERGE for a deduplicated stream (dedup.py's rules). A truncating refresh loads into its shadow table
+and swaps it in at the end (refresh.py, swap.py). Some cases take more statements but still commit the rows once: new
 columns a replacing or merging load brings are added first (a MERGE that inserts nothing). Staged CSV is
 read by the load's statement itself (`read_files`). Existing tables' schemas come with the listing of their
 schema (SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta log or SELECT … LIMIT 0.
@@ -18,13 +18,14 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 
 from ...catalog import SyncMode
-from ...dedup import GENERATION, Merge, Truncation
-from ...naming import TableName, sanitize
-from ...records.columns import AIRBYTE_SCHEMA
+from ...dedup import Merge
+from ...errors import SystemFailure
+from ...naming import TableName
 from ...records.types import canonical_schema
+from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
-from . import listing, sql
+from . import listing, sql, swap
 from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
@@ -35,7 +36,6 @@ class _Load:
     staged: StagedTable
     mode: SyncMode
     merge: Merge | None  # a deduplicated stream's rules
-    truncation: Truncation | None  # a truncating refresh's end: older generations go in the same commit
     grows: bool  # the staged files have columns the table lacks
     columns: list[str]  # the source's columns
     creates: bool = False  # the table does not exist: CREATE TABLE … AS SELECT the load's rows
@@ -45,10 +45,12 @@ class _Load:
 class DatabricksLoader:
     def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
                  schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
-                 concurrency: int = 1, change_data_feed: frozenset[TableName] = frozenset()):
+                 concurrency: int = 1, change_data_feed: frozenset[TableName] = frozenset(),
+                 remove_data: Callable[[TableName], None] | None = None):
         """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
         ``concurrency``: how many statements may run at once (loads of different tables, schema reads);
-        ``change_data_feed``: tables created with Change Data Feed on (Vector Search indexes them)."""
+        ``change_data_feed``: tables created with Change Data Feed on (Vector Search indexes them);
+        ``remove_data``: deletes an unmanaged table's files at its location (None: tables are managed)."""
         self._connect = connect
         self.capabilities = Capabilities(concurrent_loads=concurrency, change_data_feed=True)
         self.catalog = catalog
@@ -58,6 +60,8 @@ class DatabricksLoader:
         self.csv_options = csv_options or {}
         self._known: dict[TableName, pa.Schema | None] = {}
         self.change_data_feed = change_data_feed
+        self.remove_data = remove_data
+        self._listed: dict[str, list[str]] = {}  # the table names of each schema listed so far
         self._created_schemas: set[str] = set()
         self._schema_lock = threading.Lock()
         self._local = threading.local()
@@ -81,6 +85,14 @@ class DatabricksLoader:
     def table_schema(self, table: TableName) -> pa.Schema | None:
         if table not in self._known:
             self._known[table] = self._read(table)
+        return self._known[table]
+
+    def known(self, table: TableName, schema: pa.Schema | None) -> None:
+        """The table's schema is now ``schema`` (None: it is gone)."""
+        self._known[table] = canonical_schema(schema) if schema is not None else None
+
+    def reread(self, table: TableName) -> pa.Schema | None:
+        self._known[table] = self._read(table)
         return self._known[table]
 
     def _read(self, table: TableName, listed: bool = True) -> pa.Schema | None:
@@ -110,8 +122,11 @@ class DatabricksLoader:
         try:
             answer = self.client.execute(sql.show_tables_extended(self.catalog, schema), f"list the tables of {schema}")
         except SchemaNotFound:
+            self._listed[schema] = []
             return {}
-        return {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
+        tables = {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
+        self._listed[schema] = sorted(tables)
+        return tables
 
     def prefetch(self, tables: Iterable[TableName]) -> None:
         """Read the schemas of ``tables`` before any input, in few statements: one listing per schema, which
@@ -154,14 +169,14 @@ class DatabricksLoader:
             for table in rest:
                 read(table)
 
-    def ensure_schema(self, schema: str) -> None:
+    def ensure_schema(self, schema: str, exists: bool = False) -> None:
+        """Create the schema unless this sync did (or ``exists``: it is known to exist now)."""
         with self._schema_lock:  # once per sync, whichever thread needs it first
-            if schema not in self._created_schemas:
+            if schema not in self._created_schemas and not exists:
                 self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
-                self._created_schemas.add(schema)
+            self._created_schemas.add(schema)
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
-             truncation: Truncation | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
@@ -175,14 +190,9 @@ class DatabricksLoader:
                                     f"create table {table}")
             existing = staged.schema
         grows = any(name not in existing.names for name in staged.schema.names)
-        if truncation is not None:  # the table has the generation column, or gains it in this load
-            truncation = Truncation(truncation.minimum, column=GENERATION in existing.names or grows)
-        load = _Load(staged, mode, merge, None if mode.replaces else truncation, grows=grows,
-                     columns=staged.schema.names, creates=creates, location=location)
+        load = _Load(staged, mode, merge, grows=grows, columns=staged.schema.names, creates=creates, location=location)
         if staged.format is not StagedFormat.DELTA and not staged.files:  # no folder: an empty source of the table's shape
-            kept = GENERATION in existing.names  # nothing is added, so a table without the column keeps lacking it
-            empty = replace(load, grows=False, columns=existing.names, truncation=load.truncation and Truncation(
-                load.truncation.minimum, column=kept))
+            empty = replace(load, grows=False, columns=existing.names)
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
@@ -195,8 +205,10 @@ class DatabricksLoader:
             created_meanwhile = True
         if created_meanwhile:  # (outside the handler: a failure of the load below must not chain to that answer)
             # Created meanwhile, by another writer or by a replay of our own statement: load into it as it is now.
-            self._known[table] = self._read(table)
-            self.load(staged, mode, comment, merge, truncation)
+            if self.reread(table) is None:
+                raise SystemFailure(f"Creating {table} failed as if it existed, yet no table of that name can be "
+                                    f"read (is other data at its location, {location}?).")
+            self.load(staged, mode, comment, merge)
             return
         self._known[table] = canonical_schema(staged.schema)
 
@@ -219,24 +231,19 @@ class DatabricksLoader:
                                             change_data_feed=table in self.change_data_feed)
             self.client.execute(statement, f"create {table} from {len(staged.files)} staged files")
             return
-        truncation = load.truncation
-        if load.grows and (load.mode.replaces or load.merge is not None or truncation is not None):
-            # first, so the commit's conditions can name a column (a key, the generation) the table gains now
+        if load.grows and (load.mode.replaces or load.merge is not None):
+            # first, so the commit's conditions can name a column (a key) the table gains now
             self.client.execute(sql.add_columns_from(catalog, table, source), f"add new columns to {table}")
         if load.merge is not None and load.mode.replaces:
             statement = sql.overwrite_latest(catalog, table, source, load.columns, load.merge)
         elif load.merge is not None and files:
-            statement = sql.merge_latest(catalog, table, source, load.columns, load.merge, truncation)
+            statement = sql.merge_latest(catalog, table, source, load.columns, load.merge)
         elif load.mode.replaces:
             statement = sql.overwrite(catalog, table, source)
-        elif files and truncation is not None:
-            statement = sql.append_truncating(catalog, table, source, self._marker(staged), truncation)
         elif files and load.grows:
             statement = sql.append_with_new_columns(catalog, table, source, self._marker(staged))
         elif files:
             statement = sql.append(catalog, table, source, self._marker(staged))
-        elif truncation is not None:  # nothing new, but the refresh truncates
-            statement = sql.truncate(catalog, table, truncation)
         else:
             return
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
@@ -245,6 +252,29 @@ class DatabricksLoader:
     def _marker(staged: StagedTable) -> str:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
+
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+        """The table holds the new generation from now on, in one commit; then the shadow goes (swap.py)."""
+        swap.swap(self, refresh, table, schema, merge)
+        self.drop(refresh.shadow)
+
+    def drop(self, table: TableName) -> None:
+        """Drop a table of the connector's own (a shadow), and its data where the table is unmanaged."""
+        if shadowed(table) is None:
+            raise ValueError(f"{table} is not a table of the connector's own")
+        self.client.execute(sql.drop_table(self.catalog, table), f"drop {table}")
+        self.known(table, None)
+        if self.remove_data is not None:
+            self.remove_data(table)
+
+    def shadows(self, tables: Iterable[TableName]) -> list[TableName]:
+        """The shadow tables (refresh.py) in the schemas of ``tables``."""
+        found = []
+        for schema in sorted({t.schema for t in tables}):
+            if schema not in self._listed:
+                self._listing(schema)
+            found += [TableName(schema, name) for name in self._listed[schema] if shadowed(TableName(schema, name))]
+        return found
 
     def enable_change_data_feed(self, table: TableName) -> None:
         """Turn Change Data Feed on for a table (a Delta Sync index reads it); harmless when it is on."""
@@ -255,32 +285,11 @@ class DatabricksLoader:
         found = {}
         for schema in sorted(self.schemas):
             for name, columns in sorted(self._listing(schema).items()):
-                if name.startswith("_airbyte_connection_test_"):
-                    continue  # a check's test table, not a stream
+                if is_internal(name):
+                    continue  # a check's test table or a refresh's shadow, not a stream
                 table = TableName(schema, name)
                 found[table] = canonical_schema(columns) if columns is not None else self._columns(table)
         return found
-
-    def ensure_volume(self, schema: str, volume: str) -> None:
-        """The Unity Catalog volume that stages files (and its schema), created if missing: one statement once
-        they exist (a volume is in its schema, so the schema needs no statement of its own then)."""
-        statement = sql.create_volume(self.catalog, schema, volume, "Airbyte staging files")
-        what = f"create the staging volume {self.catalog}.{schema}.{volume} (data_source.volume_name)"
-        try:
-            self.client.execute(statement, what)
-        except SchemaNotFound:
-            self.ensure_schema(schema)
-            self.client.execute(statement, what)
-        with self._schema_lock:
-            self._created_schemas.add(schema)
-
-    def check(self, schema: str, location: str | None, check_id: str) -> None:
-        """Create and drop a uniquely named table at ``location`` (None: managed), so concurrent checks cannot collide."""
-        table = TableName(sanitize(schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
-        self.ensure_schema(table.schema)
-        self.client.execute(sql.create_table(self.catalog, table, AIRBYTE_SCHEMA, location, "Airbyte connection check"),
-                            "create a test table")
-        self.client.execute(sql.drop_table(self.catalog, table), "drop the test table")
 
     def close(self) -> None:
         with self._clients_lock:

@@ -11,8 +11,9 @@ from ...staging.base import StagedFormat
 from ...staging.filename import DEFAULT_PATTERN, sync_namer
 from ...staging.parquet import parquet_bytes
 from ..base import Backend
-from . import warehouse
+from . import sql, warehouse
 from .loader import DatabricksLoader
+from .sql_client import SchemaNotFound
 from .staging.remote import RemoteStager
 from .staging.volume import VolumeStore, files_error, volume_root
 from .workspace import SignIn
@@ -28,8 +29,16 @@ class ManagedBackend(Backend):
 
     def _volume(self, loader: DatabricksLoader) -> str:
         """Create the staging volume (and its schema) if missing; its path."""
-        schema = sanitize(self.config.schema, lowercase=True)
-        loader.ensure_volume(schema, self.storage.volume)
+        schema, catalog, volume = sanitize(self.config.schema, lowercase=True), self.config.catalog, self.storage.volume
+        # One statement once they exist: a volume is in its schema, so the schema needs no statement of its own then.
+        statement = sql.create_volume(catalog, schema, volume, "Airbyte staging files")
+        what = f"create the staging volume {catalog}.{schema}.{volume} (data_source.volume_name)"
+        try:
+            loader.client.execute(statement, what)
+        except SchemaNotFound:
+            loader.ensure_schema(schema)
+            loader.client.execute(statement, what)
+        loader.ensure_schema(schema, exists=True)
         return volume_root(self.config.catalog, schema, self.storage.volume)
 
     def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):

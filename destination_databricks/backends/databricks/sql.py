@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...dedup import Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
+from ...dedup import ARRIVAL, Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
 from ...naming import TableName, quote
 from ...records.types import sql_type
 
@@ -164,16 +164,9 @@ def _clause(when: str, action: str, predicate: str | None) -> str:
 
 
 def _dropping(truncation: Truncation) -> str:
-    """The MERGE clause of a truncating refresh's last load: the table's rows of older generations go in the
-    same commit as the new rows arrive."""
+    """The MERGE clause of a truncating refresh's swap: the table's rows of older generations go in the same
+    commit as the new rows arrive."""
     return _clause("NOT MATCHED BY SOURCE", "DELETE", truncation.stale())
-
-
-def append_truncating(catalog: str, table: TableName, source: str, marker: str, truncation: Truncation) -> str:
-    """Add the rows of ``source`` and delete the table's rows of older generations, in one commit.
-    ``marker`` as for ``append``: replayed, it adds nothing, and the old generations are gone already."""
-    return (f"MERGE INTO {table_ref(catalog, table)} AS t USING (SELECT * FROM {source}{_once(catalog, table, marker)}) "
-            f"AS s ON FALSE WHEN NOT MATCHED THEN INSERT * {_dropping(truncation)}")
 
 
 def latest_rows(source: str, columns: list[str], merge: Merge) -> str:
@@ -191,12 +184,11 @@ def _latest(source: str, columns: list[str], merge: Merge, drop_deleted: bool = 
             f"AS `_airbyte_rank` FROM {source}) AS ranked WHERE `_airbyte_rank` = 1{where}")
 
 
-def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge,
-                 truncation: Truncation | None = None) -> str:
+def merge_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
     """Apply ``source`` to a deduplicated table in one commit: per key its newest row updates the table's row
     (unless older), inserts a missing key, or deletes the key's row (a CDC delete, hard mode): dedup.py's
     clauses. Run twice, the same table: replaying a MERGE is harmless by construction."""
-    clauses = [_clause(c.when.value, c.action.value, c.predicate) for c in merge_clauses(merge, truncation)]
+    clauses = [_clause(c.when.value, c.action.value, c.predicate) for c in merge_clauses(merge)]
     return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({_latest(source, columns, merge)}) AS s "
             f"ON {key_match(merge)} " + " ".join(clauses))
 
@@ -204,6 +196,37 @@ def merge_latest(catalog: str, table: TableName, source: str, columns: list[str]
 def overwrite_latest(catalog: str, table: TableName, source: str, columns: list[str], merge: Merge) -> str:
     """Replace every row of the table by the newest row per key of ``source`` (hard deletes left out)."""
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {_latest(source, columns, merge, drop_deleted=True)}"
+
+
+def shadow_rows(catalog: str, shadow: TableName, shadow_names: list[str], target: pa.Schema,
+                where: str | None = None) -> str:
+    """A shadow table's rows (as `s`) in the target's columns, in the target's order (a column the shadow lacks is
+    null): the source of a refresh's swap (refresh.py)."""
+    names = set(shadow_names)
+    columns = ", ".join(quote(f.name) if f.name in names else f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}"
+                        for f in target)
+    return f"SELECT {columns} FROM {table_ref(catalog, shadow)} AS s" + (f" WHERE {where}" if where else "")
+
+
+def replace_rows(catalog: str, table: TableName, rows: str) -> str:
+    """Every row of the table replaced by ``rows`` (a query in the table's column order), in one commit."""
+    return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {rows}"
+
+
+def swap_appending(catalog: str, table: TableName, rows: str, truncation: Truncation) -> str:
+    """A truncating refresh's swap for an append stream, in one commit: the rows come in (those already in, by
+    record id, do not come twice: a swap run again adds nothing) and the table's rows of older generations go."""
+    return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({rows}) AS s "
+            f"ON t.{quote(ARRIVAL)} = s.{quote(ARRIVAL)} WHEN NOT MATCHED THEN INSERT * {_dropping(truncation)}")
+
+
+def swap_merging(catalog: str, table: TableName, rows: str, merge: Merge, truncation: Truncation) -> str:
+    """A truncating refresh's swap for a deduplicated stream, in one commit: ``rows`` (one per key) merge by
+    dedup.py's rules into the table's rows of kept generations only (older generations never win a cursor
+    comparison), and the rows of older generations go."""
+    clauses = [_clause(c.when.value, c.action.value, c.predicate) for c in merge_clauses(merge, truncation)]
+    return (f"MERGE INTO {table_ref(catalog, table)} AS t USING ({rows}) AS s "
+            f"ON {key_match(merge)} AND NOT {truncation.stale()} " + " ".join(clauses))
 
 
 def enable_change_data_feed(catalog: str, table: TableName) -> str:

@@ -2,19 +2,25 @@
 stager's lifecycle around a sync."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 
 from ...config import Config, DatabricksConnection
-from ...errors import ConfigError
-from ...naming import TableName
+from ...errors import ConfigError, first_line
+from ...naming import TableName, sanitize
+from ...records.columns import AIRBYTE_SCHEMA
 from ...retries import RetryBudget
 from ..base import configured_schemas, staged_sync
+from . import sql
 from .loader import DatabricksLoader
 from .sql_client import RetryPolicy, SqlClient
 from .staging.remote import RemoteStager
 from .workspace import SignIn
+
+logger = logging.getLogger("airbyte")
 
 
 def connection(config: Config) -> DatabricksConnection:
@@ -26,16 +32,17 @@ def connection(config: Config) -> DatabricksConnection:
 
 def loader(config: Config, location: Callable[[TableName], str | None], *, patient: bool = True,
            signin: SignIn | None = None, schema_at: Callable[[str], pa.Schema | None] = lambda _: None,
-           csv_options: dict | None = None, change_data_feed: frozenset[TableName] = frozenset()
-           ) -> DatabricksLoader:
+           csv_options: dict | None = None, change_data_feed: frozenset[TableName] = frozenset(),
+           remove_data: Callable[[TableName], None] | None = None) -> DatabricksLoader:
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds.
-    ``location``: where a table lives (None: managed); ``schema_at``: the Delta schema found at a location."""
+    ``location``: where a table lives (None: managed); ``schema_at``: the Delta schema found at a location;
+    ``remove_data``: deletes the files at a dropped unmanaged table's location."""
     retry = RetryPolicy.of(RetryBudget.sync()) if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
     sign_in = signin or SignIn(connection(config), patient=patient)
     return DatabricksLoader(lambda: SqlClient(sign_in, retry), config.catalog, location, schema_at,
                             configured_schemas(config), csv_options=csv_options,
                             concurrency=config.max_concurrent_statements if patient else 1,
-                            change_data_feed=change_data_feed)
+                            change_data_feed=change_data_feed, remove_data=remove_data)
 
 
 def staged(config: Config, stager: RemoteStager, loader: DatabricksLoader):
@@ -44,8 +51,26 @@ def staged(config: Config, stager: RemoteStager, loader: DatabricksLoader):
 
 
 def check_table(config: Config, loader: DatabricksLoader, location: str | None, check_id: str) -> None:
-    """Create and drop a uniquely named test table, then release the loader's connection."""
+    """Create and drop a uniquely named test table at ``location`` (None: managed), so concurrent checks cannot
+    collide; then release the loader's connection."""
+    table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
     try:
-        loader.check(config.schema, location, check_id)
+        loader.ensure_schema(table.schema)
+        loader.client.execute(sql.create_table(loader.catalog, table, AIRBYTE_SCHEMA, location,
+                                               "Airbyte connection check"), "create a test table")
+        loader.client.execute(sql.drop_table(loader.catalog, table), "drop the test table")
     finally:
         loader.close()
+
+
+def data_remover(store: Callable[[], Any]) -> Callable[[TableName], None]:
+    """Deletes the files of a dropped unmanaged table (a refresh's shadow) under `<schema>/<table>/` of the store
+    (staging/s3.py, staging/azure.py). A failure is logged, not raised: the table is gone, and a later table of
+    that name that finds its data (S3 adopts Delta data it finds) is swapped in idempotently."""
+    def remove(table: TableName) -> None:
+        try:
+            store().delete_prefix(f"{table.schema}/{table.table}")
+        except Exception as exc:
+            logger.warning("Could not delete the files of the dropped table %s: %s", table, first_line(exc))
+
+    return remove

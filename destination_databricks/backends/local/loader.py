@@ -13,11 +13,13 @@ import pyarrow as pa
 
 from ... import delta_files
 from ...catalog import SyncMode
-from ...dedup import Merge, Truncation
+from ...dedup import Merge
 from ...naming import TableName
+from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedTable
 from ..base import Capabilities
 from . import merge as merging
+from . import swap as swapping
 
 CAPABILITIES = Capabilities(
     concurrent_loads=4,  # loads of different tables are independent Delta commits; delta-rs releases the GIL
@@ -25,9 +27,6 @@ CAPABILITIES = Capabilities(
     # input rather than 256: a first sync of 3 M distinct keys peaked at 486 MB this way, 844 MB with 256 MiB
     # (bench.dedup --records 3000000, docs/benchmarks.md).
     dedup_commit_bytes=64 << 20,
-    # delta-rs cannot add files it did not write and delete rows in one transaction: an append that truncates
-    # commits twice (a merge could, by rewriting the new rows; locally the gap between the two is milliseconds).
-    atomic_truncate=False,
 )
 
 
@@ -48,18 +47,13 @@ class DeltaRsLoader:
     def prefetch(self, tables) -> None:
         """Nothing to do: a local table's schema is read when needed, in a millisecond."""
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
-             truncation: Truncation | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
         location = self.location(staged.table)
         os.makedirs(location, exist_ok=True)
-        if mode.replaces:
-            truncation = None  # every row goes anyway
         if merge is not None:  # the staged files are read, deduplicated and merged; the table writes its own files
             if staged.files or mode.replaces:
                 merging.write_latest(location, [f.location for f in staged.files], staged.schema, merge,
-                                     mode.replaces, description=comment, truncation=truncation)
-            elif truncation is not None and delta_files.read_schema(location) is not None:
-                merging.truncate(location, truncation)
+                                     mode.replaces, description=comment)
             return
         data = []
         for file in staged.files:
@@ -72,8 +66,24 @@ class DeltaRsLoader:
             data.append(delta_files.DataFile(name, file.size, file.rows))
         delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
                            description=comment)
-        if truncation is not None:
-            merging.truncate(location, truncation)
+
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+        swapping.swap(refresh, self.location(table), self.location(refresh.shadow), schema, merge,
+                      description=f"Refreshed from {refresh.shadow.table}")
+        self.drop(refresh.shadow)
+
+    def drop(self, table: TableName) -> None:
+        if shadowed(table) is None:
+            raise ValueError(f"{table} is not a table of the connector's own")
+        shutil.rmtree(self.location(table), ignore_errors=True)
+
+    def shadows(self, tables) -> list[TableName]:
+        found = []
+        for schema in sorted({t.schema for t in tables}):
+            folder = os.path.join(self.root, schema)
+            names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+            found += [TableName(schema, name) for name in names if shadowed(TableName(schema, name))]
+        return found
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
@@ -82,6 +92,8 @@ class DeltaRsLoader:
             if not os.path.isdir(folder):
                 continue
             for name in sorted(os.listdir(folder)):
+                if is_internal(name):
+                    continue  # a refresh's shadow, not a stream
                 table = TableName(schema, name)
                 table_schema = self.table_schema(table)
                 if table_schema is not None:

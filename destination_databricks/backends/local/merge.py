@@ -1,29 +1,21 @@
-"""LOCAL's deduplicated loads and truncations: dedup.py's rules applied by delta-rs (`DeltaTable.merge`)."""
+"""LOCAL's deduplicated loads: dedup.py's rules applied by delta-rs (`DeltaTable.merge`)."""
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, Schema, write_deltalake
+from deltalake.table import TableMerger
 
-from ...dedup import EMITTED, GENERATION, Action, Merge, Truncation, When, key_match, latest_rows, merge_clauses
+from ...dedup import EMITTED, Action, Clause, Merge, When, key_match, latest_rows, merge_clauses
 
 # A deduplicated table's files: delta-rs buffers a whole file's rows before writing it, in its merges too, so
 # smaller files bound a merge's memory (bench/dedup.py: a merge into 1 M rows peaked at 1.3 GB with its default).
 MERGED_TABLE = {"delta.targetFileSize": str(8 << 20)}
 
 
-def truncate(uri: str, truncation: Truncation) -> None:
-    """Delete the table's rows of older generations (and of none), in one commit. Files whose rows all go are
-    removed whole; delta-rs rewrites a file that keeps some rows."""
-    table = DeltaTable(uri)
-    has_column = GENERATION in {f.name for f in table.schema().fields}
-    condition = Truncation(truncation.minimum, column=has_column).stale(target=None)
-    table.delete(condition)  # None: every row predates generations
-
-
 def write_latest(uri: str, files: list[str], schema: pa.Schema, merge: Merge, replace: bool, *,
-                 description: str | None = None, truncation: Truncation | None = None) -> None:
+                 description: str | None = None) -> None:
     """A deduplicated stream's load in one commit: the newest row per key of ``files`` (Parquet, ``schema``)
     merged into the table by ``DeltaTable.merge`` (dedup.merge_clauses), or, with ``replace`` or no table yet,
     written as the table's whole content without hard-deleted keys. Files are read one at a time."""
@@ -55,7 +47,12 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge: Merge, re
     # Not streamed: delta-rs then reads the source's key ranges and skips the table's files outside them (a
     # first sync's new keys touch no file; streamed, a merge of 300 k new keys into 3 M rows peaked at 1.7 GB).
     merger = table.merge(source, key_match(merge), source_alias="s", target_alias="t", streamed_exec=False)
-    for clause in merge_clauses(merge, truncation):
+    with_clauses(merger, merge_clauses(merge)).execute()
+
+
+def with_clauses(merger: TableMerger, clauses: list[Clause]) -> TableMerger:
+    """dedup.py's clauses as delta-rs merge calls."""
+    for clause in clauses:
         if clause.when is When.MATCHED and clause.action is Action.DELETE:
             merger = merger.when_matched_delete(predicate=clause.predicate)
         elif clause.when is When.MATCHED:
@@ -64,4 +61,4 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge: Merge, re
             merger = merger.when_not_matched_insert_all(predicate=clause.predicate)
         else:
             merger = merger.when_not_matched_by_source_delete(predicate=clause.predicate)
-    merger.execute()
+    return merger
