@@ -175,9 +175,12 @@ def latest_rows(key_tables: list[pa.Table], merge: Merge) -> dict:
     last[-1] = True
     for k in merge.keys:  # the last row of each run of equal keys is the key's newest
         column = table.column(k).take(pa.array(ranked)).combine_chunks()
-        changed = pc.fill_null(pc.not_equal(column.slice(1), column.slice(0, n - 1)), True)
-        last[:-1] |= changed.to_numpy(zero_copy_only=False)
-        del column, changed
+        after, before = column.slice(1), column.slice(0, n - 1)
+        changed = pc.not_equal(after, before)
+        if pa.types.is_floating(column.type):  # NaN is one key, as the engines' merges compare it
+            changed = pc.and_not(changed, pc.and_(pc.is_nan(after), pc.is_nan(before)))
+        last[:-1] |= pc.fill_null(changed, True).to_numpy(zero_copy_only=False)
+        del column, changed, after, before
     won = np.sort(ranked[last])  # rows of the whole load, in order
     offsets = np.cumsum([0] + sizes)
     files = np.searchsorted(offsets, won, side="right") - 1

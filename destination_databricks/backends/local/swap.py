@@ -22,7 +22,7 @@ from ... import delta_files
 from ...dedup import ARRIVAL, GENERATION, Action, Clause, Merge, Truncation, When, key_match, merge_clauses
 from ...naming import quote
 from ...refresh import Refresh
-from .merge import with_clauses
+from .merge import prunes_exactly, with_clauses
 
 
 def _generations(table: DeltaTable, truncation: Truncation) -> tuple[int, int]:
@@ -114,5 +114,6 @@ def _merge(table: DeltaTable, shadow: DeltaTable, shadow_schema: pa.Schema, trun
         predicate = f"{key_match(merge)} AND NOT {truncation.stale()}"
         clauses = merge_clauses(merge)
     clauses.append(Clause(When.NOT_MATCHED_BY_SOURCE, Action.DELETE, truncation.stale()))
-    merger = table.merge(_rows(shadow, target), predicate, source_alias="s", target_alias="t", streamed_exec=False)
+    exact = merge is None or prunes_exactly(target, merge.keys)
+    merger = table.merge(_rows(shadow, target), predicate, source_alias="s", target_alias="t", streamed_exec=not exact)
     with_clauses(merger, clauses).execute()
