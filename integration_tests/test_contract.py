@@ -514,6 +514,11 @@ def test_a_dedup_record_without_its_key_is_a_clear_error(destination, tmp_path):
     committed = destination.rows("default", "events") if destination.table_exists("default", "events") else []
     assert all(r["id"] == 1 for r in committed)  # nothing past the last STATE, never the keyless record
     assert not committed or [s["stream"]["stream_state"] for s in result.states] == [{"cursor": 1}]
+    misfit = sync(destination, tmp_path, cat, [record("events", {"id": 1, "updated": 1}), stream_state("events", 1),
+                                               record("events", {"id": 2, "updated": 1}),
+                                               record("events", {"id": "not a number", "updated": 2})])
+    assert misfit.returncode == 1 and misfit.errors[0]["failure_type"] == "config_error"
+    assert "Input line 4" in misfit.errors[0]["message"] and "'id' that does not fit" in misfit.errors[0]["message"]
     no_key = sync(destination, tmp_path, catalog(stream("events", EVENTS, mode="append_dedup")), [])
     assert no_key.returncode == 1 and "needs a primary_key" in no_key.errors[0]["message"]
     assert no_key.errors[0]["failure_type"] == "config_error"

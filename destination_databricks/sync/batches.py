@@ -1,6 +1,7 @@
 """Records of each stream buffered, built into Arrow batches and staged as files on a background thread."""
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class StreamState:
     # replaces its table at the end from everything staged.
     commits_as_it_goes: bool = False
     dedup: bool = False
+    lines: array = field(default_factory=lambda: array("q"))  # a deduplicated stream's buffered records' input lines
 
     def __post_init__(self) -> None:
         self.refresh = refresh_of(self.plan)
@@ -129,12 +131,14 @@ class Batches:
         if stream.plan.key not in self.pool.buffers:
             return
         buffer = self.pool.take(stream.plan.key)
+        lines, stream.lines = stream.lines, array("q")
         try:
             batch = self.builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id)
         except KeyMisfit as misfit:
-            raise ConfigError(f"Stream '{stream.plan.key}': a record's primary key '{misfit.column}' does not fit its "
-                              f"column ({misfit.column_type}), so it cannot be deduplicated; the value is in "
-                              "_airbyte_data.") from None
+            where = f"Input line {lines[misfit.row]}: a" if misfit.row < len(lines) else "A"
+            raise ConfigError(f"{where} record of stream '{stream.plan.key}' has a primary key '{misfit.column}' that "
+                              f"does not fit its column ({misfit.column_type}), so it cannot be deduplicated; the "
+                              "value is in _airbyte_data.") from None
         self.writer.submit(stream, batch)
         stream.staged = stream.received
 

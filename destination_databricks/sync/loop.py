@@ -126,6 +126,8 @@ class Sync:
         except MissingKey as missing:
             raise ConfigError(f"Input line {number}: a record of stream '{key}' has no value for its primary key "
                               f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
+        if stream.dedup:  # a key that does not fit its column is found when the batch is built: named by its line
+            stream.lines.append(number)
         self.batches.added(stream, full)
 
     @staticmethod
