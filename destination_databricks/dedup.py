@@ -13,14 +13,15 @@ two cannot drift. ``latest_rows`` finds a load's winners in Arrow for LOCAL, by 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from .errors import ConfigError
-from .naming import AIRBYTE_COLUMNS, quote
+from .naming import AIRBYTE_COLUMNS, column_names, quote
 from .records.batch import PrimaryKey
 from .records.columns import Column
 
@@ -130,14 +131,36 @@ def dedup_properties(plan: StreamPlan) -> tuple[str, ...]:
     return tuple(plan.cursor_field[:1]) + (CDC_DELETED,)
 
 
-def dedup_columns(plan: StreamPlan, columns: tuple[Column, ...], hard_delete: bool
-                  ) -> tuple[tuple[Column, ...], PrimaryKey, Merge]:
+def dedup_columns(plan: StreamPlan, columns: tuple[Column, ...], hard_delete: bool,
+                  key_parts: Callable[[], int | None] = lambda: None) -> tuple[tuple[Column, ...], PrimaryKey, Merge]:
     """A deduplicated stream's columns (with `_airbyte_key` when a key part has no column of its own), its
-    primary key as the batches check it, and how its rows merge into the table."""
+    primary key as the batches check it, and how its rows merge into the table.
+
+    A key part keys the way its table's rows were keyed, whatever the stream's schema says now, so a
+    re-discovered schema never doubles a key: a top-level part (or the cursor, or `_ab_cdc_deleted_at`) whose
+    column the schema no longer declares still fills that column (typed as the table has it); a part that went
+    into `_airbyte_key` stays there when the schema now declares it. Where the table has `_airbyte_key` and
+    columns for top-level key parts, ``key_parts`` tells how many parts its rows' `_airbyte_key` holds (None: no
+    row has one)."""
+    unread = {c.name: c for c in columns if c.key is None and c.kind != "absent"}  # the table's, not declared
+    names = [c.name for c in columns]
+    for path in (*plan.primary_key, plan.cursor_field, (CDC_DELETED,)):
+        if len(path) == 1 and unread and not any(c.key == path[0] for c in columns):
+            (name,) = column_names([path[0]], names)
+            if name in unread:
+                columns = tuple(replace(c, key=path[0]) if c.name == name else c for c in columns)
     by_property = {c.key: c for c in columns if c.key is not None}
-    own = [path[0] for path in plan.primary_key if len(path) == 1 and path[0] in by_property]
-    nested = tuple(path for path in plan.primary_key if not (len(path) == 1 and path[0] in by_property))
-    key_columns = tuple(by_property[name].name for name in own)
+    tops = [path for path in plan.primary_key if len(path) == 1 and path[0] in by_property]
+    nested = tuple(path for path in plan.primary_key if path not in tops)
+    if tops and any(c.name.lower() == KEY_COLUMN for c in columns):
+        held = key_parts()
+        if held is not None and held != len(nested):
+            if held != len(plan.primary_key):
+                raise ConfigError(f"Stream '{plan.key}': its table's `{KEY_COLUMN}` holds {held} key part(s), which "
+                                  f"does not match primary_key {[list(p) for p in plan.primary_key]} as the schema "
+                                  "declares it now; restore the schema or clear the table (a refresh) to re-key it.")
+            tops, nested = [], plan.primary_key  # every part went into `_airbyte_key`: it stays there
+    key_columns = tuple(by_property[path[0]].name for path in tops)
     if nested:
         key_column = Column(KEY_COLUMN, None, "key", pa.string())
         columns = tuple(c for c in columns if c.name.lower() != KEY_COLUMN) + (key_column,)

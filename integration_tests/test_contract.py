@@ -503,6 +503,21 @@ def test_composite_and_nested_primary_keys(destination, tmp_path):
     assert {r["_airbyte_key"] for r in rows} >= {"[1]", "[2]", '["1"]'}
 
 
+@pytest.mark.parametrize("first", ["declared", "undeclared"])
+def test_a_key_that_moves_between_its_column_and_airbyte_key_is_never_doubled(destination, tmp_path, first):
+    """A re-discovered schema declares a key property, or no longer does: the key keeps keying as the table's rows
+    were keyed (its own column, or `_airbyte_key`)."""
+    declared = {"id": {"type": "integer"}, "v": {"type": "string"}}
+    undeclared = {"v": {"type": "string"}}
+    schemas = [declared, undeclared] if first == "declared" else [undeclared, declared]
+    for n, props in enumerate(schemas + schemas):
+        result = sync(destination, tmp_path, catalog(dedup("k", props, cursor=())),
+                      [record("k", {"id": 1, "v": f"v{n}"}), record("k", {"id": 2, "v": f"v{n}"})],
+                      enable_schema_evolution=True)
+        assert result.returncode == 0, (n, result.stderr[-3000:])
+        assert sorted(r["v"] for r in destination.rows("default", "k")) == [f"v{n}", f"v{n}"], n
+
+
 def test_a_dedup_record_without_its_key_is_a_clear_error(destination, tmp_path):
     cat = catalog(dedup())
     result = sync(destination, tmp_path, cat, [record("events", {"id": 1, "updated": 1}), stream_state("events", 1),

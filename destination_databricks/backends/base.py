@@ -51,6 +51,9 @@ class Loader(Protocol):
     def shadows(self, tables: Iterable[TableName]) -> list[TableName]:
         """The shadow tables in the schemas of ``tables``."""
 
+    def key_parts(self, table: TableName) -> int | None:
+        """How many primary key parts a row's `_airbyte_key` holds in ``table`` (None: no row has one)."""
+
     def tables(self) -> dict[TableName, pa.Schema]:
         """The tables this destination has written in the configured catalog and schema(s)."""
 

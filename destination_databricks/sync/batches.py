@@ -106,7 +106,8 @@ class Batches:
                                           required=dedup_properties(plan) if plan.mode.dedup else ()))
             primary_key: PrimaryKey | None = None
             if stream.plan.mode.dedup:
-                columns, primary_key, stream.merge = dedup_columns(stream.plan, columns, self.cdc_hard_delete)
+                columns, primary_key, stream.merge = dedup_columns(stream.plan, columns, self.cdc_hard_delete,
+                                                                   lambda: self.loader.key_parts(plan.table))
             schema = file_schema(columns, existing)
             shape = (columns, tuple(schema.names), primary_key)
             builder = self._builders.get(shape)  # streams alike share one (stateless) builder

@@ -124,6 +124,19 @@ _READ_FILES = re.compile(r"read_files\('((?:[^'\\]|\\.)*)'((?:, \w+ => '(?:[^'\\
 _OPTION = re.compile(r", (\w+) => '((?:[^'\\]|\\.)*)'")
 
 
+# The engine's catalog lists a table with the columns it was created with; a workspace lists its current ones.
+# Tables that gained columns (MERGE WITH SCHEMA EVOLUTION) are listed with their current columns, read from the
+# table itself (SHOW TABLE EXTENDED's "Schema:" part, in the engine's own notation).
+_EVOLVES = re.compile(r"MERGE WITH SCHEMA EVOLUTION INTO (`(?:[^`]|``)*`\.`(?:[^`]|``)*`\.`(?:[^`]|``)*`)")
+_LISTS = re.compile(r"SHOW TABLE EXTENDED IN (`(?:[^`]|``)*`)\.")
+
+
+def _listed_schema(schema: pa.Schema) -> str:
+    from destination_databricks.records.types import sql_type
+
+    return "Schema: root\n" + "".join(f" |-- {f.name}: {sql_type(f.type).lower()} (nullable = true)\n" for f in schema)
+
+
 def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
@@ -157,6 +170,7 @@ class WarehouseService:
         self.ignored_clauses = 0  # CLUSTER BY clauses taken out of CREATE TABLE statements (the engine has none)
         self.engine_seconds = 0.0  # time the engine spent running statements (one at a time, under the lock)
         self.vector_search = None  # optional: vector_search.VectorSearch (it records Change Data Feed)
+        self.evolved: set[str] = set()  # tables that gained columns: listed with their current ones
 
     # sessions ---------------------------------------------------------------------------------
     def OpenSession(self, req):
@@ -246,6 +260,11 @@ class WarehouseService:
                     statement = self._read_files(statement, views)
                     frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
                     table = frame.toArrow()
+                    evolves, lists = _EVOLVES.match(statement), _LISTS.match(statement)
+                    if evolves:
+                        self.evolved.add(evolves.group(1).lower())
+                    elif lists and self.evolved:
+                        table = self._current_columns(table, lists.group(1))
                 finally:
                     for view in views:
                         self.spark.catalog.dropTempView(view)
@@ -259,6 +278,16 @@ class WarehouseService:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.info("statement failed: %s -> %s", statement[:200], message)
             return _Operation(None, message)
+
+    def _current_columns(self, listing: pa.Table, catalog: str) -> pa.Table:
+        """A listing whose evolved tables show their current columns (under the lock)."""
+        rows = listing.to_pylist()
+        for row in rows:
+            ref = f"{catalog}.`{row['database']}`.`{row['tableName']}`"
+            if ref.lower() in self.evolved and "Schema: root" in row["information"]:
+                current = self.spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
+                row["information"] = row["information"].split("Schema: root")[0] + _listed_schema(current)
+        return pa.Table.from_pylist(rows, schema=listing.schema)
 
     def _read_files(self, statement: str, views: list[str]) -> str:
         """Each read_files(…) call → a temporary view of the same files, named in ``views`` (the caller holds the

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import orjson
 import pyarrow as pa
 
 from ...catalog import SyncMode
@@ -26,7 +27,7 @@ from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
 from . import listing, sql, swap
-from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound
+from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound, ThreadClients
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
@@ -51,7 +52,6 @@ class DatabricksLoader:
         ``concurrency``: how many statements may run at once (loads of different tables, schema reads);
         ``change_data_feed``: tables created with Change Data Feed on (Vector Search indexes them);
         ``remove_data``: deletes an unmanaged table's files at its location (None: tables are managed)."""
-        self._connect = connect
         self.capabilities = Capabilities(concurrent_loads=concurrency, change_data_feed=True)
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
@@ -64,19 +64,12 @@ class DatabricksLoader:
         self._listed: dict[str, list[str]] = {}  # the table names of each schema listed so far
         self._created_schemas: set[str] = set()
         self._schema_lock = threading.Lock()
-        self._local = threading.local()
-        self._clients: list[SqlClient] = []
-        self._clients_lock = threading.Lock()
+        self._clients = ThreadClients(connect)
 
     @property
     def client(self) -> SqlClient:
         """This thread's SQL client."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self._connect()
-            with self._clients_lock:
-                self._clients.append(client)
-        return client
+        return self._clients.get()
 
     def _columns(self, table: TableName) -> pa.Schema:
         answer = self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}")
@@ -276,6 +269,10 @@ class DatabricksLoader:
             found += [TableName(schema, name) for name in self._listed[schema] if shadowed(TableName(schema, name))]
         return found
 
+    def key_parts(self, table: TableName) -> int | None:
+        sample = self.client.execute(sql.key_sample(self.catalog, table), f"read a key of {table}").column(0)
+        return len(orjson.loads(sample[0].as_py())) if len(sample) else None
+
     def enable_change_data_feed(self, table: TableName) -> None:
         """Turn Change Data Feed on for a table (a Delta Sync index reads it); harmless when it is on."""
         self.client.execute(sql.enable_change_data_feed(self.catalog, table),
@@ -292,7 +289,4 @@ class DatabricksLoader:
         return found
 
     def close(self) -> None:
-        with self._clients_lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        self._clients.close()

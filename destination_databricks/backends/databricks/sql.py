@@ -229,5 +229,10 @@ def swap_merging(catalog: str, table: TableName, rows: str, merge: Merge, trunca
             f"ON {key_match(merge)} AND NOT {truncation.stale()} " + " ".join(clauses))
 
 
+def key_sample(catalog: str, table: TableName) -> str:
+    """One row's `_airbyte_key` (how many key parts it holds tells how the table is keyed)."""
+    return (f"SELECT `_airbyte_key` FROM {table_ref(catalog, table)} WHERE `_airbyte_key` IS NOT NULL LIMIT 1")
+
+
 def enable_change_data_feed(catalog: str, table: TableName) -> str:
     return f"ALTER TABLE {table_ref(catalog, table)} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"

@@ -6,6 +6,8 @@ failed) or transient (the network, throttling, a lost session: retried with back
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,3 +180,28 @@ class SqlClient:
             except Exception:
                 pass
             self._conn = None
+
+
+class ThreadClients:
+    """One SqlClient per thread (the driver's connections are not thread-safe), made when a thread first needs
+    one and closed all at once."""
+
+    def __init__(self, connect: Callable[[], SqlClient]):
+        self._connect = connect
+        self._local = threading.local()
+        self._clients: list[SqlClient] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> SqlClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._connect()
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 
+import orjson
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from ... import delta_files
 from ...catalog import SyncMode
-from ...dedup import Merge
+from ...dedup import KEY_COLUMN, Merge
 from ...naming import TableName
 from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedTable
@@ -84,6 +86,16 @@ class DeltaRsLoader:
             names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
             found += [TableName(schema, name) for name in names if shadowed(TableName(schema, name))]
         return found
+
+    def key_parts(self, table: TableName) -> int | None:
+        from deltalake import DeltaTable
+
+        files = DeltaTable(self.location(table)).file_uris()
+        schema = pa.schema([(KEY_COLUMN, pa.string())])
+        for batch in ds.dataset(files, format="parquet", schema=schema).to_batches(filter=ds.field(KEY_COLUMN).is_valid()):
+            if batch.num_rows:
+                return len(orjson.loads(batch.column(0)[0].as_py()))
+        return None
 
     def tables(self) -> dict[TableName, pa.Schema]:
         found = {}
