@@ -9,7 +9,8 @@ of that state each time, one sync of ``--records`` new records (realistic values
 - `refresh`: append with generation_id = minimum_generation_id = 2, as platforms with refreshes send Overwrite —
   committed round by round into a shadow table, STATEs flowing, one swap at its end.
 Columns: wall seconds, peak RSS, MB of Parquet written under LOCAL's root (new files of the table, its shadow
-and its staging, each counted once however often it is linked), statements the warehouse received (one stream).
+and its staging, each counted once however often it is linked), statements the warehouse received (one stream)
+and the seconds its engine was busy running them.
 """
 from __future__ import annotations
 
@@ -98,11 +99,12 @@ class Warehouse:
         with open(self.config, "w") as f:
             json.dump(_config(w, "s3"), f)
 
-    def sync(self, catalog: str, messages: str) -> tuple[float, float, int]:
-        """Seconds, peak RSS, and statements the warehouse received."""
+    def sync(self, catalog: str, messages: str) -> tuple[float, float, int, float]:
+        """Seconds, peak RSS, statements the warehouse received, and the seconds its engine was busy."""
         before = self.stats(self.w, reset=True)
         seconds, rss = sync(self.config, catalog, messages)
-        return seconds, rss, self.stats(self.w)["statements"] - before["statements"]
+        after = self.stats(self.w)
+        return seconds, rss, after["statements"] - before["statements"], after["engine_seconds"] - before["engine_seconds"]
 
 
 def main(argv: list[str] | None = None) -> list[list]:
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> list[list]:
             for name, catalog in (("overwrite", overwrite), ("refresh (min = gen = 2)", refresh)):
                 local.restore(seed)
                 seconds, rss, written = local.sync(catalog, data["messages"])
-                rows.append(["local", name, f"{seconds:.2f}", f"{rss:.0f}", f"{written / 1e6:.1f}", "-"])
+                rows.append(["local", name, f"{seconds:.2f}", f"{rss:.0f}", f"{written / 1e6:.1f}", "-", "-"])
         if "s3" in args.destination:
             sys.path.insert(0, ROOT)
             from integration_tests.warehouse_fixture import local_warehouse
@@ -134,11 +136,12 @@ def main(argv: list[str] | None = None) -> list[list]:
                 dest = Warehouse(work, w)
                 sync(dest.config, first, data["messages"])
                 for name, catalog in (("overwrite", overwrite), ("refresh (min = gen = 2)", refresh)):
-                    seconds, rss, statements = dest.sync(catalog, data["messages"])
-                    rows.append(["s3", name, f"{seconds:.2f}", f"{rss:.0f}", "-", str(statements)])
+                    seconds, rss, statements, engine = dest.sync(catalog, data["messages"])
+                    rows.append(["s3", name, f"{seconds:.2f}", f"{rss:.0f}", "-", str(statements), f"{engine:.1f}"])
         print(f"{args.records:,} realistic records into a table of {args.records:,} (generation 1); "
               f"warehouse waiting {args.statement_seconds:g} s per statement; {machine()}")
-        print(table(["destination", "sync", "seconds", "peak RSS MB", "Parquet MB written", "statements"], rows))
+        print(table(["destination", "sync", "seconds", "peak RSS MB", "Parquet MB written", "statements",
+                     "engine busy s"], rows))
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -208,6 +208,11 @@ def shadow_rows(catalog: str, shadow: TableName, shadow_names: list[str], target
     return f"SELECT {columns} FROM {table_ref(catalog, shadow)} AS s" + (f" WHERE {where}" if where else "")
 
 
+def kept_row(catalog: str, table: TableName, truncation: Truncation) -> str:
+    """One row a truncating refresh's swap keeps (of a generation at or above the minimum), if there is one."""
+    return f"SELECT 1 FROM {table_ref(catalog, table)} WHERE NOT {truncation.stale(target=None)} LIMIT 1"
+
+
 def replace_rows(catalog: str, table: TableName, rows: str) -> str:
     """Every row of the table replaced by ``rows`` (a query in the table's column order), in one commit."""
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {rows}"

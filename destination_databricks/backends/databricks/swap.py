@@ -38,7 +38,11 @@ def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: p
         existing = loader.reread(table)  # created meanwhile (outside the handler): swapped into as it is now
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
-    for statement in swap_statements(catalog, table, existing, shadow, found, refresh.truncation, merge):
+    truncation = refresh.truncation
+    if truncation is not None and found is not None and GENERATION in existing.names and not len(
+            loader.client.execute(sql.kept_row(catalog, table, truncation), f"look for rows {table} keeps")):
+        truncation = None  # no row stays: the shadow's rows replace the table's, with no join to match them
+    for statement in swap_statements(catalog, table, existing, shadow, found, truncation, merge):
         loader.client.execute(statement, f"replace the rows of {table} by its refresh")
     grown = [f for f in (found or []) if f.name not in existing.names]
     loader.known(table, pa.schema(list(existing) + grown))
