@@ -227,6 +227,19 @@ def test_record_violating_its_schema_is_kept_whole(destination, tmp_path):
     assert kept["when"] is None and json.loads(kept["_airbyte_data"]) == bad
 
 
+def test_an_integer_column_that_becomes_big_integer_is_widened_in_place(destination, tmp_path):
+    """BIGINT → DECIMAL(38,0): Delta's type widening, no row rewritten on Databricks; values past 64 bits are no
+    longer nulled. (Changes that rewrite the table: test_local_staging.py and docs/local-warehouse.md.)"""
+    v1 = {"id": {"type": "integer"}, "big": {"type": "integer"}}
+    v2 = {"id": {"type": "integer"}, "big": {"type": "integer", "airbyte_type": "big_integer"}}
+    assert sync(destination, tmp_path, catalog(stream("t", v1)), [record("t", {"id": 1, "big": 5})]).returncode == 0
+    second = sync(destination, tmp_path, catalog(stream("t", v2)), [record("t", {"id": 2, "big": 2 ** 70})])
+    assert second.returncode == 0, second.stdout
+    rows = sorted(destination.rows("default", "t"), key=lambda r: r["id"])
+    assert [int(r["big"]) for r in rows] == [5, 2 ** 70]
+    assert all(json.loads(r["_airbyte_meta"])["changes"] == [] for r in rows)
+
+
 def test_schema_evolution_adds_columns_only_when_enabled(destination, tmp_path):
     v1 = catalog(stream("s", {"id": {"type": "integer"}}))
     v2 = catalog(stream("s", {"id": {"type": "string"}, "added": {"type": "string"}}))

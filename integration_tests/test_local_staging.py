@@ -80,3 +80,24 @@ def test_a_nan_key_is_one_key(tmp_path):
         rows = read_delta(str(root / "default" / "flt"))[0].to_pylist()
         assert sorted(("nan" if math.isnan(r["f"]) else str(r["f"]), r["v"]) for r in rows) == [
             ("1.5", values[-1][1]), ("nan", values[-2][1])]
+
+
+def test_a_column_whose_type_changes_keeps_every_value_typed(tmp_path):
+    """integer → number (BIGINT → DOUBLE), date → date-time, boolean → string: changes Delta cannot widen, so the
+    table is rewritten in one commit with the new types, old values taken anew from `_airbyte_data`. (On Databricks
+    a CREATE OR REPLACE TABLE … AS SELECT, which the local warehouse cannot follow: docs/local-warehouse.md.)"""
+    root = tmp_path / "out"
+    config = write_json(tmp_path / "c.json", {"data_source": {"data_source_type": "LOCAL", "local_path": str(root)}})
+    v1 = {"id": {"type": "integer"}, "n": {"type": "integer"}, "d": {"type": "string", "format": "date"},
+          "flag": {"type": "boolean"}}
+    v2 = {"id": {"type": "integer"}, "n": {"type": "number"}, "d": {"type": "string", "format": "date-time"},
+          "flag": {"type": "string"}}
+    for props, data in ((v1, {"id": 1, "n": 7, "d": "2024-01-02", "flag": True}),
+                        (v2, {"id": 2, "n": 1.5, "d": "2024-01-03T04:05:06Z", "flag": "yes"})):
+        result = run(["write", "--config", config, "--catalog", write_json(tmp_path / "k.json", catalog(stream("t", props)))],
+                     lines(record("t", data)))
+        assert result.returncode == 0, result.stdout
+    rows = sorted(read_delta(str(root / "default" / "t"))[0].to_pylist(), key=lambda r: r["id"])
+    assert [r["n"] for r in rows] == [7.0, 1.5] and all(isinstance(r["n"], float) for r in rows)
+    assert [r["d"].isoformat() for r in rows] == ["2024-01-02T00:00:00+00:00", "2024-01-03T04:05:06+00:00"]
+    assert [r["flag"] for r in rows] == ["true", "yes"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,6 +12,7 @@ from ..catalog import SyncMode
 from ..config import Config
 from ..dedup import Merge
 from ..naming import TableName, sanitize
+from ..records.columns import Column
 from ..refresh import Refresh
 from ..staging.base import StagedTable, Stager
 
@@ -50,6 +51,10 @@ class Loader(Protocol):
 
     def shadows(self, tables: Iterable[TableName]) -> list[TableName]:
         """The shadow tables in the schemas of ``tables``."""
+
+    def retype(self, table: TableName, columns: Sequence[Column], merge: Merge | None) -> None:
+        """Give ``columns`` (columns of the existing ``table``) their new types, in one commit or in place, old
+        values converted (records/types.py `retyping` says which change each is)."""
 
     def key_parts(self, table: TableName) -> int | None:
         """How many primary key parts a row's `_airbyte_key` holds in ``table`` (None: no row has one)."""

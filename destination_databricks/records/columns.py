@@ -1,7 +1,8 @@
 """Which typed columns a stream's table has, and how each value is converted into its column.
 
 The stream's Avro schema proposes columns; the existing table (if any) has the last word: an existing
-column keeps its type, a new column is added only when schema evolution is on (or the table is new),
+column keeps its type when it holds the stream's values (types.retyping; else the table changes the column's
+type first: Loader.retype), a new column is added only when schema evolution is on (or the table is new),
 and a column of the table the stream no longer sends is written as null. So every Parquet file of a
 sync has exactly the table's schema, and files can be committed into the table as they are.
 
@@ -66,6 +67,9 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
             continue
         match = by_lower.get(field.name.lower())
         seen.add(field.name.lower())
+        if match is not None and types.retyping(field.type, match.kind, match.type) is not None:
+            columns.append(replace(match, name=field.name))  # the column takes the stream's type (Loader.retype)
+            continue
         kind = types.of_existing(field.type, match.kind if match else None, match.type if match else None,
                                  f"Column {field.name!r} of table {table}")
         columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type)))

@@ -238,3 +238,42 @@ def column_array(kind_name: str, arrow_type: pa.DataType, values: Sequence) -> p
     if kind_name == "absent":
         return convert.nulls(values, arrow_type)
     return KINDS[kind_name].convert(values, arrow_type)
+
+
+_INTEGER_DIGITS = {8: 3, 16: 5, 32: 10, 64: 19}  # the decimal digits an integer of that many bits may need
+
+
+def retyping(existing: pa.DataType, proposed_kind: str, proposed: pa.DataType) -> str | None:
+    """How an existing column takes the values the stream now types as ``proposed``: None, it holds them as it is
+    (the same type, a STRING, a wider number); "widen", Delta's type widening changes its type in place (integer
+    widths, float to double, small integers to double, integers and decimals to wider decimals); "rebuild", the
+    table is rewritten with the new type (a STRING for JSON or text, a DOUBLE for BIGINT, a TIMESTAMP for a DATE,
+    and any other change), so new values are never all nulled in the old type."""
+    existing = canonical(existing)
+    if existing == proposed or pa.types.is_string(existing) or not _kinds_of(existing) or proposed_kind == "absent":
+        return None  # (a column of a type this table of kinds does not know is not ours to change)
+    if proposed_kind in ("json", "string", "text"):
+        return "rebuild"
+    integer, decimal = pa.types.is_integer, pa.types.is_decimal
+    if integer(existing) and integer(proposed):
+        return "widen" if proposed.bit_width > existing.bit_width else None
+    if pa.types.is_floating(existing) and (integer(proposed) or decimal(proposed)):
+        return None  # a float column holds them (as floats)
+    if existing == pa.float32() and proposed == pa.float64():
+        return "widen"
+    if integer(existing) and proposed == pa.float64():
+        return "widen" if existing.bit_width <= 32 else "rebuild"
+    if integer(existing) and decimal(proposed):
+        fits = proposed.precision - proposed.scale >= _INTEGER_DIGITS[existing.bit_width]
+        return "widen" if fits else "rebuild"
+    if decimal(existing) and (integer(proposed) or decimal(proposed)):
+        digits = _INTEGER_DIGITS[proposed.bit_width] if integer(proposed) else proposed.precision - proposed.scale
+        scale = 0 if integer(proposed) else proposed.scale
+        if digits <= existing.precision - existing.scale and scale <= existing.scale:
+            return None
+        wider = decimal(proposed) and proposed.precision - proposed.scale >= existing.precision - existing.scale \
+            and proposed.scale >= existing.scale
+        return "widen" if wider else "rebuild"
+    if pa.types.is_timestamp(existing) and proposed == pa.date32():
+        return None
+    return "rebuild"

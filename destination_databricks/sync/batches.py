@@ -17,6 +17,7 @@ from ..naming import StreamKey
 from ..records.batch import BatchBuilder, KeyMisfit, PrimaryKey
 from ..records.buffer import BufferPool
 from ..records.columns import file_schema, table_columns
+from ..records.types import canonical
 from ..refresh import Refresh, refresh_of
 from ..settings import Settings
 from ..staging.base import StagedFile, Stager
@@ -108,6 +109,11 @@ class Batches:
             if stream.plan.mode.dedup:
                 columns, primary_key, stream.merge = dedup_columns(stream.plan, columns, self.cdc_hard_delete,
                                                                    lambda: self.loader.key_parts(plan.table))
+            retyped = [c for c in columns if existing is not None and c.name in existing.names
+                       and canonical(existing.field(c.name).type) != c.type]
+            if retyped:  # the stream's schema changed these columns' types: the table's change first
+                self.loader.retype(plan.table, retyped, stream.merge)
+                existing = self.loader.table_schema(plan.table)
             schema = file_schema(columns, existing)
             shape = (columns, tuple(schema.names), primary_key)
             builder = self._builders.get(shape)  # streams alike share one (stateless) builder

@@ -125,9 +125,10 @@ _OPTION = re.compile(r", (\w+) => '((?:[^'\\]|\\.)*)'")
 
 
 # The engine's catalog lists a table with the columns it was created with; a workspace lists its current ones.
-# Tables that gained columns (MERGE WITH SCHEMA EVOLUTION) are listed with their current columns, read from the
-# table itself (SHOW TABLE EXTENDED's "Schema:" part, in the engine's own notation).
-_EVOLVES = re.compile(r"MERGE WITH SCHEMA EVOLUTION INTO (`(?:[^`]|``)*`\.`(?:[^`]|``)*`\.`(?:[^`]|``)*`)")
+# Tables whose columns changed (MERGE WITH SCHEMA EVOLUTION, ALTER TABLE, CREATE OR REPLACE) are listed with their
+# current columns, read from the table itself (SHOW TABLE EXTENDED's "Schema:" part, in the engine's notation).
+_EVOLVES = re.compile(r"(?:MERGE WITH SCHEMA EVOLUTION INTO|ALTER TABLE|CREATE OR REPLACE TABLE) "
+                      r"(`(?:[^`]|``)*`\.`(?:[^`]|``)*`\.`(?:[^`]|``)*`)")
 _LISTS = re.compile(r"SHOW TABLE EXTENDED IN (`(?:[^`]|``)*`)\.")
 
 

@@ -1,17 +1,16 @@
 """The Databricks loader: staged files → destination tables, by SQL on a warehouse.
 
-Each load commits once: a table's first load creates it from its rows (CREATE TABLE … AS SELECT), then
-INSERT for append, INSERT OVERWRITE for overwrite, MERGE … WITH SCHEMA EVOLUTION for an append that brings
-new columns, MERGE for a deduplicated stream (dedup.py's rules). A truncating refresh loads into its shadow table
-and swaps it in at the end (refresh.py, swap.py). Some cases take more statements but still commit the rows once: new
-columns a replacing or merging load brings are added first (a MERGE that inserts nothing). Staged CSV is
-read by the load's statement itself (`read_files`). Existing tables' schemas come with the listing of their
-schema (SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta log or SELECT … LIMIT 0.
+Each load commits once: CREATE TABLE … AS SELECT for a table's first, then INSERT (append), INSERT OVERWRITE
+(overwrite), MERGE … WITH SCHEMA EVOLUTION (an append with new columns), MERGE (a deduplicated stream, dedup.py's
+rules); new columns a replacing or merging load brings are added first (a MERGE that inserts nothing). A
+truncating refresh loads into its shadow table, swapped in at its end (swap.py); column types change in retype.py.
+Staged CSV is read by the load's statement (`read_files`). Tables' schemas come with their schema's listing
+(SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta log or SELECT … LIMIT 0.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -22,11 +21,12 @@ from ...catalog import SyncMode
 from ...dedup import Merge
 from ...errors import SystemFailure
 from ...naming import TableName
+from ...records.columns import Column
 from ...records.types import canonical_schema
 from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
-from . import listing, sql, swap
+from . import listing, retype, sql, swap
 from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound, ThreadClients
 
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
@@ -268,6 +268,9 @@ class DatabricksLoader:
                 self._listing(schema)
             found += [TableName(schema, name) for name in self._listed[schema] if shadowed(TableName(schema, name))]
         return found
+
+    def retype(self, table: TableName, columns: Sequence[Column], merge: Merge | None) -> None:
+        retype.retype(self, table, columns, merge)
 
     def key_parts(self, table: TableName) -> int | None:
         sample = self.client.execute(sql.key_sample(self.catalog, table), f"read a key of {table}").column(0)

@@ -54,15 +54,16 @@ def _layout(cluster_by: tuple[str, ...], change_data_feed: bool) -> str:
 
 
 def create_table_as(catalog: str, table: TableName, rows: str, location: str | None,
-                    cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
+                    cluster_by: tuple[str, ...] = (), change_data_feed: bool = False, replace: bool = False) -> str:
     """A new table made from ``rows`` (a query) in one statement: the first load of a stream creates its table
     and commits its rows at once. It fails when the table exists (TABLE_OR_VIEW_ALREADY_EXISTS): another writer
     created it first, or a replay of this very statement did; the loader then loads the rows by the ordinary
     statement, whose marker or merge keeps a replay from adding them twice. (IF NOT EXISTS would silently drop
-    the rows of a sync that lost the race. No COMMENT: the local engine refuses it in CREATE TABLE … AS SELECT.)"""
+    the rows of a sync that lost the race. No COMMENT: the local engine refuses it in CREATE TABLE … AS SELECT.)
+    ``replace``: CREATE OR REPLACE, the table rewritten from ``rows`` in one commit (a change of column types)."""
     where = f" LOCATION {literal(location)}" if location else ""
-    return (f"CREATE TABLE {table_ref(catalog, table)} USING DELTA{_layout(cluster_by, change_data_feed)}"
-            f"{where} AS {rows}")
+    return (f"CREATE {'OR REPLACE ' if replace else ''}TABLE {table_ref(catalog, table)} USING DELTA"
+            f"{_layout(cluster_by, change_data_feed)}{where} AS {rows}")
 
 
 def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str,
@@ -237,6 +238,15 @@ def swap_merging(catalog: str, table: TableName, rows: str, merge: Merge, trunca
 def key_sample(catalog: str, table: TableName) -> str:
     """One row's `_airbyte_key` (how many key parts it holds tells how the table is keyed)."""
     return (f"SELECT `_airbyte_key` FROM {table_ref(catalog, table)} WHERE `_airbyte_key` IS NOT NULL LIMIT 1")
+
+
+def enable_type_widening(catalog: str, table: TableName) -> str:
+    return f"ALTER TABLE {table_ref(catalog, table)} SET TBLPROPERTIES ('delta.enableTypeWidening' = 'true')"
+
+
+def alter_column_type(catalog: str, table: TableName, column: str, arrow_type: pa.DataType) -> str:
+    """Widen a column's type in place (Delta type widening: no row is rewritten)."""
+    return f"ALTER TABLE {table_ref(catalog, table)} ALTER COLUMN {quote(column)} TYPE {sql_type(arrow_type)}"
 
 
 def enable_change_data_feed(catalog: str, table: TableName) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 
 import orjson
 import pyarrow as pa
@@ -17,10 +18,12 @@ from ... import delta_files
 from ...catalog import SyncMode
 from ...dedup import KEY_COLUMN, Merge
 from ...naming import TableName
+from ...records.columns import Column
 from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedTable
 from ..base import Capabilities
 from . import merge as merging
+from . import retype as retyping
 from . import swap as swapping
 
 CAPABILITIES = Capabilities(
@@ -86,6 +89,10 @@ class DeltaRsLoader:
             names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
             found += [TableName(schema, name) for name in names if shadowed(TableName(schema, name))]
         return found
+
+    def retype(self, table: TableName, columns: Sequence[Column], merge: Merge | None) -> None:
+        retyping.rebuild(self.location(table), columns,
+                         description="Column types changed: " + ", ".join(f"{c.name} {c.type}" for c in columns))
 
     def key_parts(self, table: TableName) -> int | None:
         from deltalake import DeltaTable
