@@ -116,7 +116,7 @@ def test_truncate_deletes_older_generations(env):
     client.execute(sql.create_table(CATALOG, shadow, with_generation, f"{base}/s5/shadow", "c"), "create the shadow")
     client.execute(sql.append(CATALOG, shadow, staged(options, f"{base}/stage/c", [row(5, _airbyte_generation_id=4)],
                                                        with_generation)), "load the shadow")
-    rows = sql.shadow_rows(CATALOG, shadow, with_generation.names, with_generation)
+    rows = sql.rows_from(sql.table_ref(CATALOG, shadow), with_generation.names, with_generation)
     for _ in range(2):
         client.execute(sql.swap_appending(CATALOG, table, rows, Truncation(4)), "swap")
         assert ids(client, table) == [5]

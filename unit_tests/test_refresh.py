@@ -50,15 +50,16 @@ def test_a_names_digits_are_not_taken_for_a_generation():
     assert shadowed(TableName("s", "_airbyte_tmp_gx_users")) is None
 
 
-TABLE, SHADOW = TableName("s", "t"), TableName("s", "_airbyte_tmp_g2_t")
+TABLE = TableName("s", "t")
 EXISTING = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_generation_id", pa.int64()), ("id", pa.int64()),
                       ("gone", pa.string())])
 SHADOWED = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_generation_id", pa.int64()), ("id", pa.int64()),
                       ("added", pa.bool_()), ("_ab_cdc_deleted_at", pa.string())])
+SHADOW = swap.Rows("`main`.`s`.`_airbyte_tmp_g2_t`", SHADOWED)
 
 
 def test_an_append_refresh_swaps_in_one_merge_that_a_replay_cannot_double():
-    statements = swap.swap_statements("main", TABLE, EXISTING, SHADOW, SHADOWED, Truncation(2), None)
+    statements = swap.swap_statements("main", TABLE, EXISTING, SHADOW, Truncation(2), None)
     assert statements[0].startswith("MERGE WITH SCHEMA EVOLUTION INTO `main`.`s`.`t`")  # adds `added`, no row
     assert statements[1] == (
         "MERGE INTO `main`.`s`.`t` AS t USING (SELECT `_airbyte_ab_id`, `_airbyte_generation_id`, `id`, "
@@ -71,7 +72,7 @@ def test_an_append_refresh_swaps_in_one_merge_that_a_replay_cannot_double():
 def test_a_deduplicated_refresh_merges_by_key_with_the_old_generations_out_of_the_match():
     merge = Merge(("id",), None, "_ab_cdc_deleted_at")
     [statement] = swap.swap_statements("main", TABLE, pa.schema(list(EXISTING) + [SHADOWED.field("added"),
-                                       SHADOWED.field("_ab_cdc_deleted_at")]), SHADOW, SHADOWED, Truncation(2), merge)
+                                       SHADOWED.field("_ab_cdc_deleted_at")]), SHADOW, Truncation(2), merge)
     assert (" ON t.`id` = s.`id` AND NOT (t.`_airbyte_generation_id` < 2 OR t.`_airbyte_generation_id` IS NULL) "
             "WHEN MATCHED AND s.`_ab_cdc_deleted_at` IS NOT NULL") in statement
     assert statement.endswith("WHEN NOT MATCHED BY SOURCE AND (t.`_airbyte_generation_id` < 2 OR "
@@ -82,12 +83,22 @@ def test_an_overwrite_or_a_table_without_generations_is_replaced_whole_without_h
     merge = Merge(("id",), None, "_ab_cdc_deleted_at")
     no_generations = pa.schema([("_airbyte_ab_id", pa.string()), ("id", pa.int64())])
     for truncation, existing in ((None, EXISTING), (Truncation(2), no_generations)):
-        statement = swap.swap_statements("main", TABLE, existing, SHADOW, SHADOWED, truncation, merge)[-1]
+        statement = swap.swap_statements("main", TABLE, existing, SHADOW, truncation, merge)[-1]
         assert statement.startswith("INSERT OVERWRITE TABLE `main`.`s`.`t` SELECT `_airbyte_ab_id`, ")
         assert statement.endswith("FROM `main`.`s`.`_airbyte_tmp_g2_t` AS s WHERE NOT (s.`_ab_cdc_deleted_at` IS NOT NULL)")
 
 
 def test_a_refresh_without_rows_only_drops_older_generations():
-    assert swap.swap_statements("main", TABLE, EXISTING, SHADOW, None, Truncation(2), None) == [
+    assert swap.swap_statements("main", TABLE, EXISTING, None, Truncation(2), None) == [
         "DELETE FROM `main`.`s`.`t` WHERE (`_airbyte_generation_id` < 2 OR `_airbyte_generation_id` IS NULL)"]
-    assert swap.swap_statements("main", TABLE, EXISTING, SHADOW, None, None, None) == ["DELETE FROM `main`.`s`.`t`"]
+    assert swap.swap_statements("main", TABLE, EXISTING, None, None, None) == ["DELETE FROM `main`.`s`.`t`"]
+
+
+def test_a_refresh_that_committed_nothing_before_its_end_swaps_from_its_staged_rows():
+    """No shadow: the staged load's newest row per key is the source; its deletes reach the table's rows."""
+    merge = Merge(("id",), None, "_ab_cdc_deleted_at")
+    staged = swap.Rows("(SELECT `id` FROM parquet.`/Volumes/x`)", SHADOWED)
+    [statement] = swap.swap_statements("main", TABLE, pa.schema(list(EXISTING) + [SHADOWED.field("added"),
+                                       SHADOWED.field("_ab_cdc_deleted_at")]), staged, Truncation(2), merge)
+    assert statement.startswith("MERGE INTO `main`.`s`.`t` AS t USING (SELECT `_airbyte_ab_id`, ")
+    assert " FROM (SELECT `id` FROM parquet.`/Volumes/x`) AS s) AS s ON t.`id` = s.`id` AND NOT (" in statement

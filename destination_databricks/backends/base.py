@@ -40,11 +40,13 @@ class Loader(Protocol):
         deduplicated stream (``merge``) merges the newest row per key in, or replaces the rows by them
         (overwrite_dedup)."""
 
-    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
+             staged: StagedTable | None = None) -> None:
         """A truncating refresh's end (refresh.py): in one commit, ``table`` loses its rows of older generations
-        (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (merged by key with ``merge``;
-        none when the shadow does not exist); then the shadow is dropped. Run again, the same table.
-        ``schema``: the stream's columns, for a table created empty."""
+        (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (merged by key with ``merge``),
+        or, when there is no shadow (nothing committed before the stream's end), the rows of ``staged``; then
+        the shadow is dropped. Run again, the same table. ``schema``: the stream's columns, for a table created
+        empty."""
 
     def drop(self, table: TableName) -> None:
         """Drop one of the connector's own tables (a stale shadow) with its data."""

@@ -107,14 +107,19 @@ class CommitRounds:
         incomplete = [key for key in sorted(self.streams, key=str) if statuses and statuses.get(key) != "COMPLETE"]
         streams = [self.streams[key] for key in sorted(self.streams, key=str)]
         kept = {s.plan.key for s in streams if s.plan.key in incomplete and s.plan.mode.replaces and s.refresh is None}
-        committed = self._load([s for s in streams if s.plan.key not in kept and (
+        swaps = [s for s in streams if s.refresh is not None and s.plan.key not in incomplete]
+        # A refresh that has no shadow (it committed nothing before its end, as most small streams) swaps straight
+        # from its staged files: no shadow is created, filled and dropped.
+        folded = {s.plan.key for s in swaps if s.refresh and self.loader.table_schema(s.refresh.shadow) is None}
+        committed = self._load([s for s in streams if s.plan.key not in kept and s.plan.key not in folded and (
             s.plan.key in self.dirty or (s.refresh is None and (
                 s.plan.mode.replaces or self.loader.table_schema(s.plan.table) is None)))])
         self.dirty.clear()
         self._release()
+        committed += self._swap(swaps, folded)
+        self._release()
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
-        committed += self._swap([s for s in streams if s.refresh is not None and s.plan.key not in incomplete])
         self._after(committed)
         for step in self.after_commit:
             step.close()
@@ -172,21 +177,33 @@ class CommitRounds:
         stream.committed = stream.staged
         return None if stream.refresh is not None else (stream.plan.table, rows, stream.plan.mode)
 
-    def _swap(self, streams: list[StreamState]) -> Committed:
+    def _swap(self, streams: list[StreamState], folded: set[StreamKey]) -> Committed:
         """The completed refreshes' swaps, at once where the loader allows: each table now holds its new
-        generation (refresh.py)."""
+        generation (refresh.py); a ``folded`` stream's staged rows go straight into its swap."""
         futures = []
         try:
             for stream in streams:
-                builder = self.batches.builder(stream)
-                assert stream.refresh is not None
-                futures.append(self._loads.submit(self.loader.swap, stream.refresh, stream.plan.table,
-                                                  builder.schema, stream.merge))
+                if stream.plan.key in folded:
+                    self.batches.flush(stream)
+                self.batches.builder(stream)
+                futures.append(self._loads.submit(self._swap_one, stream, stream.plan.key in folded))
             for future in futures:
                 future.result()
         finally:
             self._stop(futures)
+        for stream in streams:
+            if stream.plan.key in folded:
+                self._committed(stream)
         return [(stream.plan.table, stream.committed, SyncMode.OVERWRITE) for stream in streams]
+
+    def _swap_one(self, stream: StreamState, folded: bool) -> None:
+        assert stream.refresh is not None
+        schema = self.batches.builder(stream).schema
+        files = self.batches.writer.written(stream) if folded else []
+        staged = self.stager.seal(stream.plan.table, files, schema) if files else None
+        self.loader.swap(stream.refresh, stream.plan.table, schema, stream.merge, staged)
+        if staged is not None:
+            self.stager.loaded(staged)
 
     def _release(self) -> None:
         for message in self.checkpoints.release():

@@ -190,7 +190,7 @@ class DatabricksLoader:
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
         try:
-            self._load_from(self._source(staged), load)
+            self._load_from(self.source(staged), load)
             created_meanwhile = False
         except TableExists:
             if not creates:
@@ -205,7 +205,7 @@ class DatabricksLoader:
             return
         self._known[table] = canonical_schema(staged.schema)
 
-    def _source(self, staged: StagedTable) -> str:
+    def source(self, staged: StagedTable) -> str:
         """How the load's statement reads its staged files."""
         if staged.format is StagedFormat.CSV:  # read in the load's own statement, typed like the table
             return sql.csv_files(staged.location, staged.schema, self.csv_options)
@@ -246,10 +246,13 @@ class DatabricksLoader:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
 
-    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
+             staged: StagedTable | None = None) -> None:
         """The table holds the new generation from now on, in one commit; then the shadow goes (swap.py)."""
-        swap.swap(self, refresh, table, schema, merge)
-        self.drop(refresh.shadow)
+        shadowed = self.table_schema(refresh.shadow) is not None
+        swap.swap(self, refresh, table, schema, merge, staged)
+        if shadowed:
+            self.drop(refresh.shadow)
 
     def drop(self, table: TableName) -> None:
         """Drop a table of the connector's own (a shadow), and its data where the table is unmanaged."""

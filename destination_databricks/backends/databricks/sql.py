@@ -170,6 +170,11 @@ def _dropping(truncation: Truncation) -> str:
     return _clause("NOT MATCHED BY SOURCE", "DELETE", truncation.stale())
 
 
+def newest_rows(source: str, columns: list[str], merge: Merge) -> str:
+    """The newest row per key of ``source``, deletes included (they delete the table's row of their key)."""
+    return _latest(source, columns, merge)
+
+
 def latest_rows(source: str, columns: list[str], merge: Merge) -> str:
     """The newest row per key of ``source``, hard deletes left out: a deduplicated table's first content."""
     return _latest(source, columns, merge, drop_deleted=True)
@@ -199,14 +204,13 @@ def overwrite_latest(catalog: str, table: TableName, source: str, columns: list[
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} {_latest(source, columns, merge, drop_deleted=True)}"
 
 
-def shadow_rows(catalog: str, shadow: TableName, shadow_names: list[str], target: pa.Schema,
-                where: str | None = None) -> str:
-    """A shadow table's rows (as `s`) in the target's columns, in the target's order (a column the shadow lacks is
-    null): the source of a refresh's swap (refresh.py)."""
-    names = set(shadow_names)
-    columns = ", ".join(quote(f.name) if f.name in names else f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}"
+def rows_from(source: str, names: list[str], target: pa.Schema, where: str | None = None) -> str:
+    """The rows of ``source`` (whose columns are ``names``; `s` in ``where``) in the target's columns, in the
+    target's order (a column the source lacks is null): what a refresh's swap brings in (refresh.py)."""
+    present = set(names)
+    columns = ", ".join(quote(f.name) if f.name in present else f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}"
                         for f in target)
-    return f"SELECT {columns} FROM {table_ref(catalog, shadow)} AS s" + (f" WHERE {where}" if where else "")
+    return f"SELECT {columns} FROM {source} AS s" + (f" WHERE {where}" if where else "")
 
 
 def kept_row(catalog: str, table: TableName, truncation: Truncation) -> str:

@@ -1,7 +1,9 @@
-"""The statements of a truncating refresh's swap on Databricks (refresh.py): the shadow's rows become the table's
-in one commit (a first one may add the columns the shadow brings, touching no row)."""
+"""A truncating refresh's swap on Databricks (refresh.py): the shadow's rows (or, for a refresh that committed
+nothing before its end, its staged rows) become the table's in one commit (a first statement may add the columns
+they bring, touching no row)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -9,6 +11,7 @@ import pyarrow as pa
 from ...dedup import GENERATION, Merge, Truncation, is_deleted
 from ...naming import TableName
 from ...refresh import Refresh
+from ...staging.base import StagedTable
 from . import sql
 from .sql_client import TableExists
 
@@ -16,22 +19,39 @@ if TYPE_CHECKING:
     from .loader import DatabricksLoader
 
 
-def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
-    """Make ``table`` hold the refresh's rows (``schema``: the stream's columns, for a table created empty)."""
-    shadow, catalog = refresh.shadow, loader.catalog
-    found = loader.table_schema(shadow)
+@dataclass(frozen=True)
+class Rows:
+    """Where a swap's rows come from: the shadow table, or (a refresh that committed nothing before its end) the
+    load's staged files, one row per key for a deduplicated stream; ``source`` can follow FROM."""
+
+    source: str
+    schema: pa.Schema
+
+
+def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
+         staged: StagedTable | None) -> None:
+    """Make ``table`` hold the refresh's rows: its shadow's, or, without a shadow, ``staged``'s (``schema``: the
+    stream's columns, for a table created empty)."""
+    catalog = loader.catalog
+    found = loader.table_schema(refresh.shadow)
+    rows = Rows(sql.table_ref(catalog, refresh.shadow), found) if found is not None else None
+    if rows is None and staged is not None and staged.files:
+        source = loader.source(staged)
+        if merge is not None:
+            source = f"({sql.newest_rows(source, staged.schema.names, merge)})"
+        rows = Rows(source, staged.schema)
     existing = loader.table_schema(table)
     if existing is None:
         loader.ensure_schema(table.schema)
         cdf = table in loader.change_data_feed
-        if found is None:  # no rows came: an empty table of the stream's shape
+        if rows is None:  # no rows came: an empty table of the stream's shape
             statement = sql.create_table(catalog, table, schema, loader.location(table), "Created by a refresh",
                                          cluster_by=merge.keys if merge else (), change_data_feed=cdf)
         else:
-            statement = create_statement(catalog, table, shadow, found, loader.location(table), merge, cdf)
+            statement = create_statement(catalog, table, rows, loader.location(table), merge, cdf)
         try:
             loader.client.execute(statement, f"create {table} from its refresh")
-            loader.known(table, found if found is not None else schema)
+            loader.known(table, rows.schema if rows is not None else schema)
             return
         except TableExists:
             pass
@@ -39,12 +59,12 @@ def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: p
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
     truncation = refresh.truncation
-    if truncation is not None and found is not None and GENERATION in existing.names and not len(
+    if truncation is not None and rows is not None and GENERATION in existing.names and not len(
             loader.client.execute(sql.kept_row(catalog, table, truncation), f"look for rows {table} keeps")):
-        truncation = None  # no row stays: the shadow's rows replace the table's, with no join to match them
-    for statement in swap_statements(catalog, table, existing, shadow, found, truncation, merge):
+        truncation = None  # no row stays: the refresh's rows replace the table's, with no join to match them
+    for statement in swap_statements(catalog, table, existing, rows, truncation, merge):
         loader.client.execute(statement, f"replace the rows of {table} by its refresh")
-    grown = [f for f in (found or []) if f.name not in existing.names]
+    grown = [f for f in (rows.schema if rows is not None else []) if f.name not in existing.names]
     loader.known(table, pa.schema(list(existing) + grown))
 
 
@@ -54,35 +74,34 @@ def _kept_rows(merge: Merge | None) -> str | None:
     return f"NOT ({is_deleted(merge)})" if merge is not None and merge.deletes else None
 
 
-def create_statement(catalog: str, table: TableName, shadow: TableName, shadow_schema: pa.Schema,
-                     location: str | None, merge: Merge | None, change_data_feed: bool) -> str:
-    """The table did not exist: it is created from the shadow's rows."""
-    rows = sql.shadow_rows(catalog, shadow, shadow_schema.names, shadow_schema, _kept_rows(merge))
-    return sql.create_table_as(catalog, table, rows, location, cluster_by=merge.keys if merge else (),
+def create_statement(catalog: str, table: TableName, rows: Rows, location: str | None, merge: Merge | None,
+                     change_data_feed: bool) -> str:
+    """The table did not exist: it is created from the refresh's rows."""
+    select = sql.rows_from(rows.source, rows.schema.names, rows.schema, _kept_rows(merge))
+    return sql.create_table_as(catalog, table, select, location, cluster_by=merge.keys if merge else (),
                                change_data_feed=change_data_feed)
 
 
-def swap_statements(catalog: str, table: TableName, existing: pa.Schema, shadow: TableName,
-                    shadow_schema: pa.Schema | None, truncation: Truncation | None, merge: Merge | None
-                    ) -> list[str]:
-    """The statements that make the existing ``table`` hold the new generation; ``truncation`` None: the shadow's
-    rows replace every row (an overwrite); ``shadow_schema`` None: no rows came, so only older generations go."""
+def swap_statements(catalog: str, table: TableName, existing: pa.Schema, rows: Rows | None,
+                    truncation: Truncation | None, merge: Merge | None) -> list[str]:
+    """The statements that make the existing ``table`` hold the new generation; ``truncation`` None: the refresh's
+    rows replace every row (an overwrite); ``rows`` None: no rows came, so only older generations go."""
     if truncation is not None and GENERATION not in existing.names:
         truncation = None  # the table predates generations: every row of it is older than any
-    if shadow_schema is None:
+    if rows is None:
         return [sql.truncate(catalog, table, truncation or Truncation(0, column=False))]
     statements = []
-    new = [f for f in shadow_schema if f.name not in existing.names]
+    new = [f for f in rows.schema if f.name not in existing.names]
     if new:  # first, so the commit's conditions and its rows can name the columns the table gains now
-        statements.append(sql.add_columns_from(catalog, table, sql.table_ref(catalog, shadow)))
+        statements.append(sql.add_columns_from(catalog, table, rows.source))
     target = pa.schema(list(existing) + new)
     if truncation is None:
-        rows = sql.shadow_rows(catalog, shadow, shadow_schema.names, target, _kept_rows(merge))
-        statements.append(sql.replace_rows(catalog, table, rows))
+        select = sql.rows_from(rows.source, rows.schema.names, target, _kept_rows(merge))
+        statements.append(sql.replace_rows(catalog, table, select))
     elif merge is None:
-        rows = sql.shadow_rows(catalog, shadow, shadow_schema.names, target)
-        statements.append(sql.swap_appending(catalog, table, rows, truncation))
+        select = sql.rows_from(rows.source, rows.schema.names, target)
+        statements.append(sql.swap_appending(catalog, table, select, truncation))
     else:
-        rows = sql.shadow_rows(catalog, shadow, shadow_schema.names, target)
-        statements.append(sql.swap_merging(catalog, table, rows, merge, truncation))
+        select = sql.rows_from(rows.source, rows.schema.names, target)
+        statements.append(sql.swap_merging(catalog, table, select, merge, truncation))
     return statements

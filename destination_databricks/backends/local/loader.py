@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 
 import orjson
 import pyarrow as pa
@@ -72,7 +73,12 @@ class DeltaRsLoader:
         delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
                            description=comment)
 
-    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None) -> None:
+    def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
+             staged: StagedTable | None = None) -> None:
+        if staged is not None and staged.files:  # into the shadow first: linking files there costs nothing here
+            soft = replace(merge, hard_delete=False) if merge is not None else None
+            mode = SyncMode.APPEND_DEDUP if merge is not None else SyncMode.APPEND
+            self.load(replace(staged, table=refresh.shadow), mode, f"Refresh of {table}", soft)
         swapping.swap(refresh, self.location(table), self.location(refresh.shadow), schema, merge,
                       description=f"Refreshed from {refresh.shadow.table}")
         self.drop(refresh.shadow)
