@@ -1,4 +1,4 @@
-"""The two kinds of failure a user is told about: their config, or the system.
+"""The kinds of failure a user is told about: their config, the system, or a transient one.
 
 Plain exceptions (no airbyte-cdk import): the write path stays free of the CDK's 2 s import time.
 """
@@ -21,6 +21,12 @@ class ConfigError(ConnectorError):
 
 class SystemFailure(ConnectorError):
     """Storage or engine failures, and anything else that is not the user's config."""
+
+
+class TransientFailure(SystemFailure):
+    """A failure that a later attempt may not meet (another writer kept committing to a table)."""
+
+    failure_type = "transient_error"
 
 
 class InputError(SystemFailure):

@@ -53,3 +53,40 @@ def test_a_swap_run_again_after_a_crash_before_its_shadow_went_commits_nothing_t
         shutil.rmtree(saved)
         loader.swap(refresh, table, pa.schema([]), merge)
         assert _rows(loader.location(table)) == once and [r["id"] for r in once] == kept, (truncation, merge)
+
+
+def test_two_first_loads_of_a_deduplicated_table_at_once_never_double_a_key(tmp_path):
+    """delta-rs turns a create-with-rows that loses the race into an append: both loads' rows of a key stayed."""
+    import threading
+
+    import pyarrow.parquet as pq
+
+    from destination_databricks.backends.local import merge as merging
+    from destination_databricks.backends.local.commits import retried
+    from destination_databricks.dedup import Merge
+
+    schema = pa.schema([("_airbyte_ab_id", pa.string()), ("_airbyte_emitted_at", pa.int64()), ("id", pa.int64()),
+                        ("u", pa.int64())])
+    uri, table = str(tmp_path / "t"), TableName("default", "t")
+    for attempt in range(5):
+        files = []
+        for writer, base in (("a", 0), ("b", 1000)):
+            path = str(tmp_path / f"{writer}{attempt}.parquet")
+            pq.write_table(pa.table({"_airbyte_ab_id": [f"{writer}{i}" for i in range(100)], "_airbyte_emitted_at": [1] * 100,
+                                     "id": list(range(100)), "u": [base + i for i in range(100)]}, schema=schema), path)
+            files.append(path)
+        barrier, failures = threading.Barrier(2), []
+
+        def load(path):
+            barrier.wait()
+            try:
+                retried(table, uri, lambda: merging.write_latest(uri, [path], schema, Merge(("id",), "u", None), False))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=load, args=(f,)) for f in files]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert not failures
+        rows = _rows(uri)
+        assert sorted(r["id"] for r in rows) == list(range(100)) and {r["u"] for r in rows} == set(range(1000, 1100))

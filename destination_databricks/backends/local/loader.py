@@ -26,6 +26,7 @@ from ..base import Capabilities
 from . import merge as merging
 from . import retype as retyping
 from . import swap as swapping
+from .commits import retried
 
 CAPABILITIES = Capabilities(
     concurrent_loads=4,  # loads of different tables are independent Delta commits; delta-rs releases the GIL
@@ -58,8 +59,9 @@ class DeltaRsLoader:
         os.makedirs(location, exist_ok=True)
         if merge is not None:  # the staged files are read, deduplicated and merged; the table writes its own files
             if staged.files or mode.replaces:
-                merging.write_latest(location, [f.location for f in staged.files], staged.schema, merge,
-                                     mode.replaces, description=comment)
+                retried(staged.table, location, lambda: merging.write_latest(
+                    location, [f.location for f in staged.files], staged.schema, merge, mode.replaces,
+                    description=comment))
             return
         data = []
         for file in staged.files:
@@ -70,8 +72,8 @@ class DeltaRsLoader:
             except OSError:  # another device: copy
                 shutil.copyfile(file.location, target)
             data.append(delta_files.DataFile(name, file.size, file.rows))
-        delta_files.commit(location, data, staged.schema, "overwrite" if mode.replaces else "append",
-                           description=comment)
+        retried(staged.table, location, lambda: delta_files.commit(
+            location, data, staged.schema, "overwrite" if mode.replaces else "append", description=comment))
 
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
              staged: StagedTable | None = None) -> None:
@@ -79,8 +81,9 @@ class DeltaRsLoader:
             soft = replace(merge, hard_delete=False) if merge is not None else None
             mode = SyncMode.APPEND_DEDUP if merge is not None else SyncMode.APPEND
             self.load(replace(staged, table=refresh.shadow), mode, f"Refresh of {table}", soft)
-        swapping.swap(refresh, self.location(table), self.location(refresh.shadow), schema, merge,
-                      description=f"Refreshed from {refresh.shadow.table}")
+        retried(table, self.location(table), lambda: swapping.swap(
+            refresh, self.location(table), self.location(refresh.shadow), schema, merge,
+            description=f"Refreshed from {refresh.shadow.table}"))
         self.drop(refresh.shadow)
 
     def drop(self, table: TableName) -> None:
@@ -97,8 +100,8 @@ class DeltaRsLoader:
         return found
 
     def retype(self, table: TableName, columns: Sequence[Column], merge: Merge | None) -> None:
-        retyping.rebuild(self.location(table), columns,
-                         description="Column types changed: " + ", ".join(f"{c.name} {c.type}" for c in columns))
+        described = "Column types changed: " + ", ".join(f"{c.name} {c.type}" for c in columns)
+        retried(table, self.location(table), lambda: retyping.rebuild(self.location(table), columns, described))
 
     def key_parts(self, table: TableName) -> int | None:
         from deltalake import DeltaTable

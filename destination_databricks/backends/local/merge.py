@@ -17,12 +17,13 @@ MERGED_TABLE = {"delta.targetFileSize": str(8 << 20)}
 def write_latest(uri: str, files: list[str], schema: pa.Schema, merge: Merge, replace: bool, *,
                  description: str | None = None) -> None:
     """A deduplicated stream's load in one commit: the newest row per key of ``files`` (Parquet, ``schema``)
-    merged into the table by ``DeltaTable.merge`` (dedup.merge_clauses), or, with ``replace`` or no table yet,
-    written as the table's whole content without hard-deleted keys. Files are read one at a time."""
+    merged into the table by ``DeltaTable.merge`` (dedup.merge_clauses; a missing table is created empty first),
+    or, with ``replace``, written as the table's whole content without hard-deleted keys. Files are read one at a
+    time. Run again after losing a race (commits.py), it merges against the table as it is then."""
     wanted = list(dict.fromkeys(merge.keys + ((merge.cursor,) if merge.cursor else ()) + (EMITTED,)))
     winners = latest_rows([pq.read_table(f, columns=wanted) for f in files], merge)
     exists = DeltaTable.is_deltatable(uri)
-    drop_deleted = (replace or not exists) and merge.deletes
+    drop_deleted = replace and merge.deletes
 
     def batches():
         for i, path in enumerate(files):
@@ -33,10 +34,13 @@ def write_latest(uri: str, files: list[str], schema: pa.Schema, merge: Merge, re
                 rows = rows.filter(pc.is_null(rows.column(merge.deleted)))
             yield from rows.to_batches()
 
+    if not exists:
+        # Created empty, then merged into: delta-rs turns a create-with-rows that loses a race into an append,
+        # which doubled every key two first syncs had in common (a create that loses a race does nothing).
+        DeltaTable.create(uri, Schema.from_arrow(schema), mode="ignore", configuration=MERGED_TABLE)
     source = pa.RecordBatchReader.from_batches(schema, batches())
-    if replace or not exists:
-        write_deltalake(uri, source, mode="overwrite" if exists else "error", schema_mode="overwrite" if exists else None,
-                        description=description, configuration=None if exists else MERGED_TABLE,
+    if replace:
+        write_deltalake(uri, source, mode="overwrite", schema_mode="overwrite", description=description,
                         target_file_size=int(MERGED_TABLE["delta.targetFileSize"]))
         return
     table = DeltaTable(uri)
