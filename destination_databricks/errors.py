@@ -4,6 +4,9 @@ Plain exceptions (no airbyte-cdk import): the write path stays free of the CDK's
 """
 from __future__ import annotations
 
+import errno
+import os
+
 
 class ConnectorError(Exception):
     failure_type = "system_error"
@@ -38,3 +41,57 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     and messages, where a driver's multi-line trace would bury the point."""
     text = str(exc)
     return text.splitlines()[0][:limit] if text.strip() else type(exc).__name__
+
+
+_OS_ERRORS = {errno.ENOSPC: "no space is left on the device", errno.EDQUOT: "the disk quota is used up",
+              errno.EACCES: "permission is denied", errno.EPERM: "the operation is not permitted",
+              errno.EROFS: "the file system is read-only"}
+
+
+def classified(exc: BaseException) -> ConnectorError | None:
+    """An error raised by no code of ours, as the user is told of it: an operating-system failure names its path
+    (system_error); a network failure that outlasted every retry is a transient_error (a later attempt may well
+    succeed). None: nothing better to say than the exception itself."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):  # resets, refusals, timeouts (before the OSError case)
+        return TransientFailure(f"A network connection failed after every retry: {type(exc).__name__}: {first_line(exc)}")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        what = _OS_ERRORS.get(exc.errno, exc.strerror or os.strerror(exc.errno))
+        where = f" at {exc.filename!r}" if exc.filename else ""
+        return SystemFailure(f"A file operation failed{where}: {what} ({exc.strerror or exc.errno}).")
+    if type(exc).__name__ == "CommitFailedError":  # delta-rs: another writer's commit won, every time
+        return TransientFailure(f"A Delta commit kept losing to other writers' commits: {first_line(exc)}")
+    return None
+
+
+_THROTTLED_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
+                    "InternalError", "RequestTimeout", "ServerBusy", "OperationTimedOut", "TEMPORARILY_UNAVAILABLE"}
+
+
+def gave_up_on_the_network(exc: BaseException) -> bool:
+    """Whether a failure (or what caused it) is one a later attempt may well not meet: the network (resets,
+    refusals, timeouts), throttling (429) or a service's own trouble (5xx), as every client library reports
+    them. The clients have retried such failures already: this decides what the user is told."""
+    link: BaseException | None = exc
+    for _ in range(8):
+        if link is None:
+            return False
+        if isinstance(link, (ConnectionError, TimeoutError)) or type(link).__name__ in (
+                "EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError", "ConnectTimeoutError",
+                "ServiceRequestError", "ServiceResponseError", "ProtocolError", "TemporarilyUnavailable",
+                "TooManyRequests", "DeadlineExceeded", "ResourceExhausted") or (
+                type(link).__name__ == "InternalError" and type(link).__module__.startswith("databricks")):
+            return True
+        response = getattr(link, "response", None)
+        status = getattr(link, "status_code", None) or (
+            (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") if isinstance(response, dict) else None)
+        code = (response.get("Error") or {}).get("Code") if isinstance(response, dict) else getattr(link, "error_code", None)
+        if (isinstance(status, int) and (status == 429 or status >= 500)) or code in _THROTTLED_CODES:
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def service_failure(message: str, cause: BaseException) -> SystemFailure:
+    """A service's failure as the user is told of it: transient_error when the network, throttling or the service's
+    own trouble outlasted every retry (the platform's next attempt may succeed), else system_error."""
+    return TransientFailure(message) if gave_up_on_the_network(cause) else SystemFailure(message)

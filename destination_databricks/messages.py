@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .errors import ConnectorError, InputError
+from .errors import ConnectorError, InputError, classified
 from .jsontext import Verbatim, dumps_bytes, dumps_verbatim, loads_exact, loads_verbatim
 from .secrets import mask
 
@@ -152,8 +152,9 @@ class Output:
 
     def error(self, exc: BaseException) -> None:
         """One TRACE ERROR message for a failure that ends the run."""
-        if isinstance(exc, ConnectorError):
-            failure_type, text = exc.failure_type, exc.message
+        known = exc if isinstance(exc, ConnectorError) else classified(exc)
+        if known is not None:
+            failure_type, text = known.failure_type, known.message
         else:
             failure_type, text = "system_error", f"The connector failed: {type(exc).__name__}: {exc}"
         stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -135,3 +135,50 @@ def test_the_exact_data_text_keeps_every_number_as_it_came():
             b'"big":1180591620717411303424,"e":1E400,"nan":NaN,"s":"\\ud800x","l":[1.10,-0.0]}}}')
     assert exact_data_text(line) == ('{"n":12345678901234.123456789012,"big":1180591620717411303424,"e":1E400,'
                                      '"nan":NaN,"s":"\ufffdx","l":[1.10,-0.0]}').encode()
+
+
+def test_failures_of_no_code_of_ours_are_classified_and_name_their_path():
+    import errno
+    import io
+    import json as json_module
+
+    from destination_databricks.messages import Output
+
+    def trace(exc):
+        out = io.StringIO()
+        Output(out).error(exc)
+        return json_module.loads(out.getvalue())["trace"]["error"]
+
+    full = trace(OSError(errno.ENOSPC, "No space left on device", "/data/out/default/t/part-1.parquet"))
+    assert full["failure_type"] == "system_error"
+    assert full["message"] == ("A file operation failed at '/data/out/default/t/part-1.parquet': no space is left on "
+                               "the device (No space left on device).")
+    assert trace(PermissionError(errno.EACCES, "Permission denied", "/data"))["message"].endswith(
+        "permission is denied (Permission denied).")
+    assert trace(ConnectionResetError(104, "Connection reset by peer"))["failure_type"] == "transient_error"
+    assert trace(ValueError("odd"))["message"] == "The connector failed: ValueError: odd"
+
+
+def test_a_service_failure_that_outlasted_its_retries_is_transient():
+    from destination_databricks.errors import SystemFailure, TransientFailure, service_failure
+
+    class ClientError(Exception):  # as botocore reports a 503 after its own retries
+        response = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+
+    class HttpResponseError(Exception):  # as azure-core reports a 500
+        status_code = 500
+
+    class Denied(Exception):
+        status_code = 403
+
+    assert isinstance(service_failure("S3 upload failed", ClientError()), TransientFailure)
+    assert isinstance(service_failure("Azure upload failed", HttpResponseError()), TransientFailure)
+    try:
+        try:
+            raise ConnectionResetError("reset")
+        except ConnectionResetError as reset:
+            raise RuntimeError("upload failed") from reset
+    except RuntimeError as wrapped:
+        assert isinstance(service_failure("wrapped", wrapped), TransientFailure)
+    denied = service_failure("denied", Denied())
+    assert isinstance(denied, SystemFailure) and not isinstance(denied, TransientFailure)

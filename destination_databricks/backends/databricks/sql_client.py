@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...config import DatabricksConnection
-from ...errors import ConfigError, SystemFailure, first_line
+from ...errors import ConfigError, SystemFailure, TransientFailure, first_line, gave_up_on_the_network, service_failure
 from ...retries import RetryBudget, retrying
 from .workspace import SignIn
 
@@ -97,7 +97,7 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
         return ConfigError(
             f"Cannot reach Databricks at {connection.hostname!r} port {connection.port} "
             f"(databricks_server_hostname, databricks_port): {reason}")
-    return SystemFailure(f"Databricks answered HTTP {code} when opening a session: {reason}")
+    return service_failure(f"Databricks answered HTTP {code} when opening a session: {reason}", exc)
 
 
 class TableNotFound(SystemFailure):
@@ -127,7 +127,7 @@ def statement_error(exc: BaseException, what: str) -> Exception:
         return TableExists(message)
     if "SCHEMA_NOT_FOUND" in text or "Database not found" in text:  # Databricks' error class; Spark engines' wording
         return SchemaNotFound(message)
-    return SystemFailure(message)
+    return TransientFailure(message) if is_transient(exc) or gave_up_on_the_network(exc) else SystemFailure(message)
 
 
 class SqlClient:

@@ -22,7 +22,7 @@ from typing import Protocol, TypeAlias
 import pyarrow as pa
 
 from ....bounded import BoundedExecutor
-from ....errors import ConfigError, ConnectorError, SystemFailure, first_line
+from ....errors import ConfigError, ConnectorError, first_line, service_failure
 from ....naming import TableName
 from ....staging.base import StagedFile, StagedFormat, StagedTable, first_id
 from ....staging.filename import FileNamer
@@ -123,8 +123,8 @@ class RemoteStager:
         except ConnectorError:
             raise
         except Exception as exc:
-            raise SystemFailure(f"Writing this sync's staging heartbeat to {self.store.where} failed: "
-                                f"{first_line(exc, 300)}") from exc
+            raise service_failure(f"Writing this sync's staging heartbeat to {self.store.where} failed: "
+                                  f"{first_line(exc, 300)}", exc) from exc
 
     def keep(self) -> None:
         """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
@@ -152,7 +152,8 @@ class RemoteStager:
             except ConfigError:
                 raise
             except Exception as exc:
-                raise SystemFailure(f"Uploading a staged file of {table} to {self.store.where} failed: {exc}") from exc
+                raise service_failure(f"Uploading a staged file of {table} to {self.store.where} failed: {exc}",
+                                      exc) from exc
         folder = self.folder(table)
         location = self.store.uri(folder)
         form = self._seal(location, files, schema) if self._seal else self.format

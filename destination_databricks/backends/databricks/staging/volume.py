@@ -11,7 +11,7 @@ import datetime as dt
 import io
 from concurrent.futures import ThreadPoolExecutor
 
-from ....errors import ConfigError, SystemFailure
+from ....errors import ConfigError, SystemFailure, service_failure
 from .remote import Body
 
 PURGE_CALLS = 16  # Files API calls at once while purging staging
@@ -128,4 +128,4 @@ def files_error(exc: BaseException, what: str) -> Exception:
     if isinstance(exc, (errors.Unauthenticated, errors.PermissionDenied)):  # the credentials, not the request
         return ConfigError(f"Databricks refused to {what}: {reason} (check the credentials and the principal's "
                            "permissions on the catalog, schema and volume)")
-    return SystemFailure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}")
+    return service_failure(f"Databricks failed to {what}: {type(exc).__name__}: {reason}", exc)
