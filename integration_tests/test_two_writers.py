@@ -29,11 +29,12 @@ def messages(writer: str, base: int) -> list[dict]:
     return out
 
 
-def together(tmp_path, mode: str, inputs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+def together(tmp_path, mode: str, inputs: dict[str, list[dict]], **generations) -> dict[str, list[dict]]:
     """Both syncs started at once; each one's output messages."""
     config = write_json(tmp_path / "c.json", {"data_source": {"data_source_type": "LOCAL",
                                                                "local_path": str(tmp_path / "out")}})
-    configured = stream("t", PROPS, mode=mode, **({"primary_key": [["id"]], "cursor_field": ["u"]} if "dedup" in mode else {}))
+    configured = stream("t", PROPS, mode=mode, **generations,
+                        **({"primary_key": [["id"]], "cursor_field": ["u"]} if "dedup" in mode else {}))
     cat = write_json(tmp_path / "k.json", catalog(configured))
     procs = {w: subprocess.Popen([CONNECTOR, "write", "--config", config, "--catalog", cat], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **SMALL})
@@ -69,3 +70,16 @@ def test_two_appending_syncs_at_once_keep_every_record_once(tmp_path, attempt):
     rows = read_delta(str(tmp_path / "out" / "default" / "t"))[0].to_pylist()
     assert sorted(r["u"] for r in rows) == sorted(m["record"]["data"]["u"] for w in "ab" for m in inputs[w]
                                                   if m["type"] == "RECORD")
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_two_truncate_refreshes_of_one_generation_at_once_keep_each_record_once(tmp_path, attempt):
+    """A refresh retried while its earlier attempt still runs: both write generation 2's shadow; the table ends
+    with generation 2 alone, every record once."""
+    together(tmp_path, "append", {"seed": [record("t", {"id": 0, "u": -1, "w": "old"})]})
+    inputs = {"a": messages("a", 0), "b": messages("b", 100_000)}
+    together(tmp_path, "append", inputs, generation_id=2, minimum_generation_id=2)
+    rows = read_delta(str(tmp_path / "out" / "default" / "t"))[0].to_pylist()
+    assert sorted(r["u"] for r in rows) == sorted(m["record"]["data"]["u"] for w in "ab" for m in inputs[w]
+                                                  if m["type"] == "RECORD")
+    assert {r["_airbyte_generation_id"] for r in rows} == {2}
