@@ -27,7 +27,8 @@ class SystemFailure(ConnectorError):
 
 
 class TransientFailure(SystemFailure):
-    """A failure that a later attempt may not meet (another writer kept committing to a table)."""
+    """A failure a later attempt may not meet: the network, throttling or a service's own trouble outlasted every
+    retry, or another writer kept committing to a table first."""
 
     failure_type = "transient_error"
 
@@ -52,8 +53,9 @@ def classified(exc: BaseException) -> ConnectorError | None:
     """An error raised by no code of ours, as the user is told of it: an operating-system failure names its path
     (system_error); a network failure that outlasted every retry is a transient_error (a later attempt may well
     succeed). None: nothing better to say than the exception itself."""
-    if isinstance(exc, (ConnectionError, TimeoutError)):  # resets, refusals, timeouts (before the OSError case)
-        return TransientFailure(f"A network connection failed after every retry: {type(exc).__name__}: {first_line(exc)}")
+    if gave_up_on_the_network(exc):  # (before the OSError case: a reset is an OSError too)
+        return TransientFailure(f"A service or the network failed after every retry: {type(exc).__name__}: "
+                                f"{first_line(exc)}")
     if isinstance(exc, OSError) and exc.errno is not None:
         what = _OS_ERRORS.get(exc.errno, exc.strerror or os.strerror(exc.errno))
         where = f" at {exc.filename!r}" if exc.filename else ""

@@ -14,11 +14,13 @@ the next sync of its table drops it. `discover` never lists shadows (nor any `_a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .dedup import Truncation
+from .catalog import SyncMode
+from .dedup import Merge, Truncation
 from .naming import TableName
+from .staging.base import StagedTable
 
 if TYPE_CHECKING:
     from .catalog import StreamPlan
@@ -45,6 +47,15 @@ def refresh_of(plan: StreamPlan) -> Refresh | None:
         shadow = TableName(plan.table.schema, f"{SHADOW_PREFIX}{generation}_{plan.table.table}")
         return Refresh(shadow, None if plan.mode.replaces else Truncation(minimum))
     return None
+
+
+def into_shadow(staged: StagedTable, refresh: Refresh, merge: Merge | None
+                ) -> tuple[StagedTable, SyncMode, Merge | None]:
+    """How a refresh's staged load goes into its shadow: appended, or merged by key keeping a deduplicated stream's
+    deletes as rows (the swap applies them to the table's rows of their keys)."""
+    if merge is None:
+        return replace(staged, table=refresh.shadow), SyncMode.APPEND, None
+    return replace(staged, table=refresh.shadow), SyncMode.APPEND_DEDUP, replace(merge, hard_delete=False)
 
 
 def shadowed(name: TableName) -> TableName | None:

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import replace
 from typing import Protocol
 
 from ..backends.base import Loader
@@ -20,6 +19,7 @@ from ..catalog import SyncMode
 from ..checkpoint import Checkpoints
 from ..errors import SystemFailure
 from ..naming import StreamKey, TableName
+from ..refresh import into_shadow
 from ..settings import Settings
 from ..staging.base import Stager
 from .batches import Batches, StreamState
@@ -161,10 +161,8 @@ class CommitRounds:
         plan, merge, mode = stream.plan, stream.merge, stream.plan.mode
         staged = self.stager.seal(plan.table, files, self.batches.builder(stream).schema)
         into = staged
-        if stream.refresh is not None:  # into the shadow, which keeps a deduplicated stream's deletes as rows
-            into = replace(staged, table=stream.refresh.shadow)
-            mode = SyncMode.APPEND_DEDUP if merge is not None else SyncMode.APPEND
-            merge = replace(merge, hard_delete=False) if merge is not None else None
+        if stream.refresh is not None:
+            into, mode, merge = into_shadow(staged, stream.refresh, merge)
         self.loader.load(into, mode, f"Created from stream {plan.key}", merge)
         self.stager.loaded(staged)
         return stream

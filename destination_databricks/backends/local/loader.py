@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
 
 import orjson
 import pyarrow as pa
@@ -20,7 +19,7 @@ from ...catalog import SyncMode
 from ...dedup import KEY_COLUMN, Merge
 from ...naming import TableName
 from ...records.columns import Column
-from ...refresh import Refresh, is_internal, shadowed
+from ...refresh import Refresh, into_shadow, is_internal, shadowed
 from ...staging.base import StagedTable
 from ..base import Capabilities
 from . import merge as merging
@@ -67,10 +66,7 @@ class DeltaRsLoader:
         for file in staged.files:
             name = f"part-{self.sync_id}-{file.name}"
             target = os.path.join(location, name)
-            try:
-                os.link(file.location, target)
-            except OSError:  # another device: copy
-                shutil.copyfile(file.location, target)
+            swapping.link(file.location, target)
             data.append(delta_files.DataFile(name, file.size, file.rows))
         retried(staged.table, location, lambda: delta_files.commit(
             location, data, staged.schema, "overwrite" if mode.replaces else "append", description=comment))
@@ -78,9 +74,8 @@ class DeltaRsLoader:
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
              staged: StagedTable | None = None) -> None:
         if staged is not None and staged.files:  # into the shadow first: linking files there costs nothing here
-            soft = replace(merge, hard_delete=False) if merge is not None else None
-            mode = SyncMode.APPEND_DEDUP if merge is not None else SyncMode.APPEND
-            self.load(replace(staged, table=refresh.shadow), mode, f"Refresh of {table}", soft)
+            into, mode, soft = into_shadow(staged, refresh, merge)
+            self.load(into, mode, f"Refresh of {table}", soft)
         retried(table, self.location(table), lambda: swapping.swap(
             refresh, self.location(table), self.location(refresh.shadow), schema, merge,
             description=f"Refreshed from {refresh.shadow.table}"))

@@ -35,6 +35,14 @@ def _generations(table: DeltaTable, truncation: Truncation) -> tuple[int, int]:
     return kept, len(column) - kept
 
 
+def link(source: str, target: str) -> None:
+    """A data file put into a table's folder: hard-linked (written once), or copied across devices."""
+    try:
+        os.link(source, target)
+    except OSError:  # another device
+        shutil.copyfile(source, target)
+
+
 def _link(shadow: DeltaTable, uri: str, present: set[str]) -> list[delta_files.DataFile]:
     """The shadow's files, hard-linked (or copied) into the table's folder under the same names."""
     found = pa.table(shadow.get_add_actions(flatten=True)).select(["path", "size_bytes", "num_records"]).to_pylist()
@@ -43,11 +51,7 @@ def _link(shadow: DeltaTable, uri: str, present: set[str]) -> list[delta_files.D
         name = os.path.basename(f["path"])
         target = os.path.join(uri, name)
         if name not in present and not os.path.exists(target):
-            source = os.path.join(shadow.table_uri.removeprefix("file://"), f["path"])
-            try:
-                os.link(source, target)
-            except OSError:  # another device: copy
-                shutil.copyfile(source, target)
+            link(os.path.join(shadow.table_uri.removeprefix("file://"), f["path"]), target)
         data.append(delta_files.DataFile(name, f["size_bytes"], f["num_records"] or 0))
     return data
 
