@@ -144,11 +144,31 @@ class AzureDatabricksDestination(S3DatabricksDestination):
     # that is not verified locally.
     empty_strings_kept = False
 
+    def __init__(self, warehouse: dict):
+        """A container of its own, as the S3 destination has a folder of its own: tables live at the same paths in
+        every test (`<schema>/<table>` in the container), which the engine must not confuse with an earlier test's."""
+        import datetime as dt
+
+        from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+        from .local_warehouse.server import AZURE_KEY
+
+        super().__init__(warehouse)
+        w = warehouse
+        self.container_name = f"t{uuid.uuid4().hex[:12]}"
+        BlobServiceClient(f"{w['azure_endpoint']}/{w['azure_account']}",
+                          credential={"account_name": w["azure_account"], "account_key": AZURE_KEY}
+                          ).create_container(self.container_name)
+        self.sas_token = generate_container_sas(
+            w["azure_account"], self.container_name, account_key=AZURE_KEY,
+            permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, add=True, create=True),
+            expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12))
+
     def config(self, **overrides) -> dict:
         w = self.w
         config = {**self.databricks(), "schema": "default", "data_source": {
             "data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": w["azure_account"],
-            "azure_blob_storage_container_name": w["azure_container"], "azure_blob_storage_sas_token": w["azure_sas_token"],
+            "azure_blob_storage_container_name": self.container_name, "azure_blob_storage_sas_token": self.sas_token,
             "azure_blob_storage_endpoint_domain_name": w["azure_endpoint"]}}
         config.update(overrides)
         return config
@@ -157,7 +177,7 @@ class AzureDatabricksDestination(S3DatabricksDestination):
         from azure.storage.blob import ContainerClient
 
         w = self.w
-        return ContainerClient(f"{w['azure_endpoint']}/{w['azure_account']}", w["azure_container"], credential=w["azure_sas_token"])
+        return ContainerClient(f"{w['azure_endpoint']}/{w['azure_account']}", self.container_name, credential=self.sas_token)
 
     def keys(self) -> list[str]:
         return [b.name for b in self.container().list_blobs()]

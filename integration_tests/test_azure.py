@@ -48,7 +48,7 @@ def test_check_succeeds_and_names_a_bad_sas_token(tmp_path, azdest):
     assert ok.messages[-1]["connectionStatus"] == {"status": "SUCCEEDED"}
     assert azdest.keys() == []
     config = azdest.config()
-    config["data_source"]["azure_blob_storage_sas_token"] = azdest.w["azure_sas_token"].replace("sig=", "sig=AAAA")
+    config["data_source"]["azure_blob_storage_sas_token"] = azdest.sas_token.replace("sig=", "sig=AAAA")
     bad = run(["check", "--config", write_json(tmp_path / "bad.json", config)])
     status = bad.messages[-1]["connectionStatus"]
     assert status["status"] == "FAILED" and "azure_blob_storage_sas_token" in status["message"]
@@ -61,7 +61,7 @@ def test_a_read_only_sas_token_is_named_for_the_permission_it_lacks(tmp_path, az
 
     from .local_warehouse.server import AZURE_KEY
 
-    read_only = generate_container_sas(azdest.w["azure_account"], azdest.w["azure_container"], account_key=AZURE_KEY,
+    read_only = generate_container_sas(azdest.w["azure_account"], azdest.container_name, account_key=AZURE_KEY,
                                        permission=ContainerSasPermissions(read=True, list=True),
                                        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
     config = azdest.config()

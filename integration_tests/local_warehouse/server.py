@@ -62,6 +62,7 @@ class LocalWarehouse:
         self.auth = Auth(token=token or "dapi" + secrets.token_hex(16), client_id=str(uuid.uuid4()),
                          client_secret="dose" + secrets.token_hex(16), token_seconds=token_seconds)
         self._stoppers = []
+        self._azure = None  # Azurite's BlobServiceClient, when Azurite is installed
 
     def start(self) -> Details:
         import logging
@@ -85,8 +86,9 @@ class LocalWarehouse:
         os.environ["SAIL_CATALOG__DEFAULT_CATALOG"] = "hive_metastore"
         import boto3
 
-        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
-                     region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        self._s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                region_name="us-east-1")
+        self._s3.create_bucket(Bucket=BUCKET)
 
         azure = self._start_azurite()
 
@@ -97,34 +99,73 @@ class LocalWarehouse:
         sail.start(background=True)
         self._stoppers.append(sail.stop)
         host, sail_port = sail.listening_address
-        spark = SparkSession.builder.remote(f"sc://{host}:{sail_port}").getOrCreate()
+        self._spark = SparkSession.builder.remote(f"sc://{host}:{sail_port}").getOrCreate()
         # Managed tables (CREATE TABLE without LOCATION) live in the warehouse's own storage: a local folder.
         root = tempfile.mkdtemp(prefix="local-warehouse-")
         self._stoppers.append(lambda: shutil.rmtree(root, ignore_errors=True))
-        managed_root, volume_root = os.path.join(root, "managed"), os.path.join(root, "volumes")
-        os.makedirs(volume_root)
-        spark.conf.set("spark.sql.warehouse.dir", managed_root)
+        self._managed_root, self._volume_root = os.path.join(root, "managed"), os.path.join(root, "volumes")
+        os.makedirs(self._volume_root)
+        self._spark.conf.set("spark.sql.warehouse.dir", self._managed_root)
 
-        from .thrift_service import ThriftHttpServer, WarehouseService
-        from .workspace import Volumes
+        from .thrift_service import ThriftHttpServer
 
-        self.service = WarehouseService(spark, statement_seconds=self.statement_seconds)
-        volumes = Volumes(volume_root, self.service.run_sql)
-        self.service.volumes = volumes
-        http = ThriftHttpServer(("127.0.0.1", self.port), self.service, self.auth, volumes)
-        from .vector_search import VectorSearch
-
-        self.service.vector_search = VectorSearch(self.service.run_sql, lambda: http.base_url)
-        self.auth.issuer = f"{http.base_url}/oidc"
+        self.http = ThriftHttpServer(("127.0.0.1", self.port), *self._furnished())
+        self.http.reset = self.reset
+        self.auth.issuer = f"{self.http.base_url}/oidc"
         import threading
 
-        threading.Thread(target=http.serve_forever, daemon=True).start()
-        self._stoppers.append(http.shutdown)
-        return Details(hostname="http://127.0.0.1", port=http.server_address[1], http_path=HTTP_PATH,
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self._stoppers.append(self.http.shutdown)
+        return Details(hostname="http://127.0.0.1", port=self.http.server_address[1], http_path=HTTP_PATH,
                        token=self.auth.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
                        s3_secret_access_key=secret, s3_region="us-east-1", client_id=self.auth.client_id,
-                       client_secret=self.auth.client_secret, volume_root=volume_root, managed_root=managed_root,
-                       **azure)
+                       client_secret=self.auth.client_secret, volume_root=self._volume_root,
+                       managed_root=self._managed_root, **azure)
+
+    def _furnished(self, lock=None) -> tuple:
+        """A statement service with its volumes and Vector Search, and the sign-in rules: (service, auth, volumes)."""
+        from .thrift_service import WarehouseService
+        from .vector_search import VectorSearch
+        from .workspace import Volumes
+
+        self.service = WarehouseService(self._spark, statement_seconds=self.statement_seconds, lock=lock)
+        volumes = Volumes(self._volume_root, self.service.run_sql)
+        self.service.volumes = volumes
+        self.service.vector_search = VectorSearch(self.service.run_sql, lambda: self.http.base_url)
+        return self.service, self.auth, volumes
+
+    def reset(self) -> None:
+        """Empty the warehouse as if it had just started, its connection details unchanged: every table and schema
+        dropped, volumes, managed tables, S3 objects and blobs gone, and every count, hook and token forgotten.
+        A statement still on its way to the service being replaced is refused."""
+        old = self.service
+        with old.lock:
+            old.retired = True
+            for catalog in ("hive_metastore", "main"):
+                for schema in self._spark.sql(f"SHOW SCHEMAS IN {catalog}").toArrow().column("name").to_pylist():
+                    tables = self._spark.sql(f"SHOW TABLES IN {catalog}.`{schema}`").toArrow()
+                    for table in tables.column("tableName").to_pylist():
+                        self._spark.sql(f"DROP TABLE IF EXISTS {catalog}.`{schema}`.`{table}`").collect()
+                    if schema != "default":
+                        self._spark.sql(f"DROP SCHEMA IF EXISTS {catalog}.`{schema}` CASCADE").collect()
+            for folder in (self._managed_root, self._volume_root):
+                shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(self._volume_root)
+        import requests
+
+        requests.post(self._s3.meta.endpoint_url + "/moto-api/reset", timeout=30).raise_for_status()
+        self._s3.create_bucket(Bucket=BUCKET)
+        if self._azure is not None:  # the containers tests made go; the warehouse's own is emptied
+            for container in list(self._azure.list_containers()):
+                if container.name != AZURE_CONTAINER:
+                    self._azure.delete_container(container.name)
+            own = self._azure.get_container_client(AZURE_CONTAINER)
+            for blob in list(own.list_blobs()):
+                own.delete_blob(blob.name)
+        auth = self.auth
+        self.auth = type(auth)(token=auth.token, client_id=auth.client_id, client_secret=auth.client_secret,
+                               token_seconds=auth.token_seconds, issuer=auth.issuer)
+        self.http.serve(*self._furnished(lock=old.lock))
 
     def _start_azurite(self) -> dict:
         """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""
@@ -154,6 +195,7 @@ class LocalWarehouse:
                 time.sleep(0.05)
         service = BlobServiceClient(f"{endpoint}/{AZURE_ACCOUNT}", credential={"account_name": AZURE_ACCOUNT, "account_key": AZURE_KEY})
         service.create_container(AZURE_CONTAINER)
+        self._azure = service
         sas = generate_container_sas(AZURE_ACCOUNT, AZURE_CONTAINER, account_key=AZURE_KEY,
                                      permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True,
                                                                         add=True, create=True),

@@ -145,12 +145,15 @@ def _unescape(text: str) -> str:
 class WarehouseService:
     """The TCLIService handler. One Spark Connect session, like one shared metastore."""
 
-    def __init__(self, spark: Any, volumes: Any = None, statement_seconds: float = 0.0):
+    def __init__(self, spark: Any, volumes: Any = None, statement_seconds: float = 0.0,
+                 lock: threading.Lock | None = None):
         """``statement_seconds``: how long each statement (and Files API call) waits before it runs, outside any
-        lock, so concurrent statements overlap as on a real warehouse (about a second each there)."""
+        lock, so concurrent statements overlap as on a real warehouse (about a second each there). ``lock``: the
+        engine's lock, shared with the service this one replaces when the warehouse is reset."""
         self.spark = spark
         self.statement_seconds = statement_seconds
-        self.lock = threading.Lock()
+        self.lock = lock or threading.Lock()
+        self.retired = False  # set when the warehouse is reset: a statement still on its way here is refused
         self._counting = threading.Lock()
         self.in_flight = {"statements": 0, "api_calls": 0}
         self._changed = threading.Condition(self._counting)
@@ -255,6 +258,8 @@ class WarehouseService:
             statement = self.volumes.resolve(statement)
         try:
             with self.lock:
+                if self.retired:
+                    return _Operation(None, "[LOCAL_WAREHOUSE_RESET] The warehouse was reset while this statement waited.")
                 started = time.perf_counter()
                 views: list[str] = []  # filled as they are made, so a reader failing midway leaves none behind
                 try:
@@ -393,11 +398,16 @@ class ThriftHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address, service: WarehouseService, auth, volumes):
+        self.serve(service, auth, volumes)
+        self.reset = None  # optional: a callable that empties the warehouse (POST /_local/reset)
+        super().__init__(address, _Handler)
+
+    def serve(self, service: WarehouseService, auth, volumes) -> None:
+        """Answer requests from now on with these (a reset warehouse hands over fresh ones)."""
         self.processor = TCLIService.Processor(service)
         self.service = service
         self.auth = auth  # workspace.Auth
         self.volumes = volumes  # workspace.Volumes
-        super().__init__(address, _Handler)
 
     @property
     def base_url(self) -> str:
@@ -450,6 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {})
         if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
             server.service.conflicts.append(json.loads(body))
+            return self._json(200, {})
+        if self.command == "POST" and path == "/_local/reset" and server.reset is not None:  # for tests: start afresh
+            server.reset()
             return self._json(200, {})
         if self.command == "POST" and path == "/oidc/v1/token":
             return self._json(*server.auth.client_credentials(self.headers.get("Authorization"), workspace.parse_form(body)))
