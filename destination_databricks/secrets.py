@@ -1,6 +1,7 @@
 """Secret config values (fields marked `airbyte_secret` in spec.json), masked out of everything we print."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -48,11 +49,27 @@ def forms(value: str) -> set[str]:
     return {s for s in found if len(s) >= 3}
 
 
+def _basic_credentials(config: Any) -> Iterator[str]:
+    """The HTTP Basic credentials (base64 of `id:secret`) of each client id and secret in the config: the OAuth
+    token exchange sends them in its Authorization header, which a server may echo."""
+    if isinstance(config, Mapping):
+        client_id, secret = config.get("databricks_client_id"), config.get("databricks_client_secret")
+        if isinstance(client_id, str) and isinstance(secret, str) and secret:
+            for pair in {f"{i}:{s}" for i in (client_id, client_id.strip()) for s in (secret, secret.strip())}:
+                encoded = base64.b64encode(pair.encode()).decode()
+                yield from (encoded, encoded.rstrip("="), base64.urlsafe_b64encode(pair.encode()).decode())
+        for value in config.values():
+            yield from _basic_credentials(value)
+
+
 def register(config: Mapping[str, Any]) -> None:
-    """Remember the config's secret values so ``mask`` hides them from now on, in every form (``forms``)."""
+    """Remember the config's secret values so ``mask`` hides them from now on, in every form (``forms``), and
+    the Basic credentials the OAuth token exchange makes of a client id and secret."""
     fields = set(_secret_fields(spec()["connectionSpecification"]))
     for value in _values(config, fields):
         _registered.update(forms(value))
+    for credentials in _basic_credentials(config):
+        _registered.update(forms(credentials))
 
 
 def mask(text: str) -> str:

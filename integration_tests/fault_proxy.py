@@ -7,13 +7,17 @@ the body, e.g. a statement inside a Thrift call); a matching rule then does one 
   ``after=True``, after the service has done it (so only the answer is lost);
 - ``status``: answer an error status (500, 503, 429…) in the service's own style, with Retry-After;
 - ``slow``: wait ``delay`` seconds, then pass the request through;
-- ``cut``: pass it through, then send the answer's headers and only half its body, and close.
+- ``cut``: pass it through, then send the answer's headers and only half its body, and close;
+- ``echo``: answer ``status`` (403 unless set) in the service's own style, its message quoting the request whole
+  (request line with its query, every header, the body), as careless servers and proxies do; a Databricks-style
+  answer also carries it in `x-databricks-reason-phrase`.
 
 A rule fires ``times`` times (None: for ever) after letting ``skip`` matching requests through.
 """
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import struct
@@ -34,7 +38,7 @@ _STYLE = {
 
 @dataclass
 class Fault:
-    kind: str  # reset | status | slow | cut
+    kind: str  # reset | status | slow | cut | echo
     method: str | None = None
     path: str = ""  # regex searched in the path and query
     body: bytes = b""  # regex searched in the request body
@@ -168,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(answer)
             return
+        if fault is not None and fault.kind == "echo":
+            return self._echo(fault, body)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         status, reason, headers, payload = self._forward(body)
@@ -186,5 +192,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             return self._reset()
         self.wfile.write(payload)
+
+    def _echo(self, fault: Fault, body: bytes) -> None:
+        from xml.sax.saxutils import escape
+
+        quoted = " | ".join([f"{self.command} {self.path}", *(f"{k}: {v}" for k, v in self.headers.items()),
+                             body[:2000].decode("latin-1")])
+        status = fault.status if fault.status != 503 else 403
+        extra = {}
+        if self.proxy.style == "databricks":
+            oauth = "/oidc/" in self.path  # the token endpoint answers as OAuth servers do
+            answer = json.dumps({"error": "invalid_client", "error_description": f"Refused: {quoted}"} if oauth else
+                                {"error_code": "PERMISSION_DENIED", "message": f"Refused: {quoted}"}).encode()
+            extra["x-databricks-reason-phrase"] = f"Refused: {quoted}".replace("\r", " ").replace("\n", " ")[:4000]
+        else:
+            answer = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                      f"<Message>Refused: {escape(quoted)}</Message></Error>").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", _STYLE[self.proxy.style][0])
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _relay

@@ -132,3 +132,14 @@ def test_secrets_are_masked_in_every_form_a_server_may_echo():
     for echoed in (sas, sas.strip(), sas.strip().lstrip("?"), "sig=abc+def=", "abc%2Bdef%3D",
                    "sv%3D2021-06-08%26ss%3Db%26sig%3Dabc%252Bdef%253D%26sp%3Drwdl"):
         assert "abc" not in secrets.mask(f"refused: {echoed}"), echoed
+
+
+def test_the_basic_credentials_of_the_oauth_token_exchange_are_masked():
+    import base64
+
+    from destination_databricks import secrets
+
+    secrets.register({"authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "a1b2-c3",
+                                         "databricks_client_secret": " dose0123456789abcdef "}})
+    basic = base64.b64encode(b"a1b2-c3:dose0123456789abcdef").decode()
+    assert basic not in secrets.mask(f"refused: Authorization: Basic {basic}")

@@ -437,10 +437,12 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         path = urlsplit(self.path).path
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        # Discovery answers name the host the client called, as a workspace does (a proxy in between stays in between).
+        called = f"http://{self.headers['Host']}" if self.headers.get("Host") else server.base_url
         if self.command == "GET" and path == "/.well-known/databricks-config":
-            return self._json(200, workspace.host_metadata(server.base_url))
+            return self._json(200, workspace.host_metadata(called))
         if self.command == "GET" and path == "/oidc/.well-known/oauth-authorization-server":
-            return self._json(200, workspace.oidc_discovery(server.base_url))
+            return self._json(200, workspace.oidc_discovery(called))
         if self.command == "GET" and path == "/_local/auth":  # for tests: what sign-ins the warehouse has seen
             auth = server.auth
             return self._json(200, {"issued": len(auth.issued), "used": len(auth.used), "refusals": auth.refusals})
