@@ -9,7 +9,7 @@ from typing import Any
 import ijson
 import orjson
 
-from .errors import ConfigError
+from .errors import ConfigError, shown
 from .jsontext import read_json
 from .naming import StreamKey, TableName, table_name
 from .records.avro_schema import stream_avro_schema
@@ -60,7 +60,7 @@ def _paths(value: Any, what: str, key: StreamKey) -> tuple[Path, ...]:
         return ()
     if not isinstance(value, list) or not all(
             isinstance(p, list) and p and all(isinstance(n, str) for n in p) for p in value):
-        raise ConfigError(f"Stream '{key}': {what} must be a list of property paths (lists of names), got {value!r}.")
+        raise ConfigError(f"Stream '{key}': {what} must be a list of property paths (lists of names), got {shown(value)}.")
     return tuple(tuple(p) for p in value)
 
 
@@ -70,7 +70,7 @@ def _whole(value: Any, what: str, key: StreamKey) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # ijson reads numbers as floats here (use_float)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"Stream '{key}': {what} must be a whole number ≥ 0, got {value!r}.")
+        raise ConfigError(f"Stream '{key}': {what} must be a whole number ≥ 0, got {shown(value)}.")
     return value
 
 
@@ -84,10 +84,10 @@ def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
         with open(path, "rb") as f:
             plans = plan_streams(ijson.items(f, "streams.item", use_float=True), default_schema)
     except OSError as exc:
-        raise ConfigError(f"Cannot read the catalog file {path!r}: {exc.strerror}.") from None
+        raise ConfigError(f"Cannot read the catalog file {shown(path)}: {exc.strerror}.") from None
     except ijson.JSONError as exc:
         if "integer overflow" not in str(exc):
-            raise ConfigError(f"The catalog file {path!r} is not valid JSON: {exc}.") from None
+            raise ConfigError(f"The catalog file {shown(path)} is not valid JSON: {exc}.") from None
         plans = {}  # an integer past 64 bits (a schema's "maximum", say), which ijson's C parser refuses: read it whole
     if plans:
         return plans
@@ -140,7 +140,7 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
             raise ConfigError(f"Stream '{key}': generation_id {generation} does not fit `_airbyte_generation_id` (BIGINT).")
         if minimum and (generation is None or minimum > generation):
             raise ConfigError(f"Stream '{key}': minimum_generation_id {minimum} needs a generation_id at least as large "
-                              f"(got {generation!r}); the platform's catalog is inconsistent.")
+                              f"(got {shown(generation)}); the platform's catalog is inconsistent.")
         plans[key] = StreamPlan(
             key, table, SyncMode(mode), orjson.dumps(avro).decode(), shared.setdefault(columns, columns),
             primary_key=primary_key,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import fields
-from .errors import ConfigError
+from .errors import ConfigError, shown
 from .vector_search import config as vector_search_config
 from .vector_search.config import VectorSearchConfig
 
@@ -103,7 +103,7 @@ def _whole(raw: Mapping[str, Any], field: str, default: int, low: int, high: int
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"Config field '{field}' must be a whole number from {low} to {high}, got {value!r}.")
+        raise ConfigError(f"Config field '{field}' must be a whole number from {low} to {high}, got {shown(value)}.")
     return value
 
 
@@ -112,15 +112,41 @@ def _path(value: str, field: str, *, dot_segments: bool = False) -> str:
     no scheme, and (unless ``dot_segments``) no `.` or `..` segment, which a store would resolve out of its prefix."""
     if any(c in value for c in "?#\\") or "://" in value or any(ord(c) < 32 for c in value):
         raise ConfigError(f"Config field '{field}' must be a plain path: no '?', '#', '\\', control characters or "
-                          f"'scheme://', got {value[:80]!r}.")
+                          f"'scheme://', got {shown(value)}.")
     if not dot_segments and any(segment in (".", "..") for segment in value.split("/")):
-        raise ConfigError(f"Config field '{field}' must not have '.' or '..' segments, got {value[:80]!r}.")
+        raise ConfigError(f"Config field '{field}' must not have '.' or '..' segments, got {shown(value)}.")
+    return value
+
+
+# Azure's rules for the names (https://learn.microsoft.com/azure/storage/common/storage-account-overview and
+# "Naming and referencing containers, blobs, and metadata").
+_AZURE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+_AZURE_CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+
+
+# A host as these fields take it: a name or IPv4 address, with http:// or https:// before it for a local or
+# private endpoint, and (where a port has no field of its own) :port after it.
+_HOST = re.compile(r"(?:https?://)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?P<port>:[0-9]{1,5})?/?")
+
+
+def _host(value: str, field: str, port_allowed: bool = True) -> str:
+    """``value`` if it is a host, or empty (not set): anything else would send requests to a URL of its making."""
+    match = _HOST.fullmatch(value) if value else None
+    if value and (match is None or (match.group("port") and not port_allowed)):
+        raise ConfigError(f"Config field '{field}' must be a host name{'' if port_allowed else ' without a port'} "
+                          f"(http:// or https:// may come first), got {shown(value)}.")
+    return value
+
+
+def _azure_name(value: str, field: str, rule: re.Pattern, described: str) -> str:
+    if not rule.fullmatch(value):
+        raise ConfigError(f"Config field '{field}' must be {described}, as Azure names are; got {shown(value)}.")
     return value
 
 
 def _plain(value: str, field: str) -> str:
     if not _PLAIN_NAME.fullmatch(value):
-        raise ConfigError(f"Config field '{field}' must be a plain name (letters, digits, '_' and '-'), got {value[:80]!r}.")
+        raise ConfigError(f"Config field '{field}' must be a plain name (letters, digits, '_' and '-'), got {shown(value)}.")
     return value
 
 
@@ -140,7 +166,7 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
         bucket = _string(source, "s3_bucket_name", prefix=p)
         if not _BUCKET.fullmatch(bucket):
             raise ConfigError(f"Config field '{p}s3_bucket_name' must be a bucket name (letters, digits, '.', "
-                              f"'-' and '_'), got {bucket[:80]!r}.")
+                              f"'-' and '_'), got {shown(bucket)}.")
         return S3Storage(
             bucket=bucket,
             path=_path(_string(source, "s3_bucket_path", prefix=p, required=False).strip("/"), f"{p}s3_bucket_path"),
@@ -148,23 +174,26 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
             access_key_id=_string(source, "s3_access_key_id", prefix=p),
             secret_access_key=_string(source, "s3_secret_access_key", prefix=p),
             file_name_pattern=_string(source, "file_name_pattern", prefix=p, required=False),
-            endpoint=_string(source, "s3_endpoint", prefix=p, required=False),
+            endpoint=_host(_string(source, "s3_endpoint", prefix=p, required=False), f"{p}s3_endpoint"),
         )
     if kind == "AZURE_BLOB_STORAGE":
         return AzureStorage(
-            account=_plain(_string(source, "azure_blob_storage_account_name", prefix=p),
-                           f"{p}azure_blob_storage_account_name"),
-            container=_plain(_string(source, "azure_blob_storage_container_name", prefix=p),
-                             f"{p}azure_blob_storage_container_name"),
+            account=_azure_name(_string(source, "azure_blob_storage_account_name", prefix=p),
+                                f"{p}azure_blob_storage_account_name", _AZURE_ACCOUNT,
+                                "3 to 24 lower-case letters and digits"),
+            container=_azure_name(_string(source, "azure_blob_storage_container_name", prefix=p),
+                                  f"{p}azure_blob_storage_container_name", _AZURE_CONTAINER,
+                                  "3 to 63 lower-case letters, digits and single hyphens, starting and ending with a "
+                                  "letter or digit"),
             sas_token=_string(source, "azure_blob_storage_sas_token", prefix=p),
-            endpoint_domain=_string(
+            endpoint_domain=_host(_string(
                 source, "azure_blob_storage_endpoint_domain_name", prefix=p, required=False,
                 default="blob.core.windows.net",
-            ),
+            ), f"{p}azure_blob_storage_endpoint_domain_name"),
         )
     raise ConfigError(
         "Config field 'data_source.data_source_type' must be one of LOCAL, MANAGED_TABLES_STORAGE, "
-        f"S3_STORAGE, AZURE_BLOB_STORAGE; got {kind!r}."
+        f"S3_STORAGE, AZURE_BLOB_STORAGE; got {shown(kind)}."
     )
 
 
@@ -174,10 +203,11 @@ def _databricks(raw: Mapping[str, Any]) -> DatabricksConnection:
     port = raw.get("databricks_port", "443")
     port = str(port).strip() if port is not None else "443"
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"Config field 'databricks_port' must be a port number, got {port!r}.")
+        raise ConfigError(f"Config field 'databricks_port' must be a port number, got {shown(port)}.")
     hostname = _string(raw, "databricks_server_hostname")
     if "/" in hostname.removeprefix("https://").removeprefix("http://").rstrip("/"):
         raise ConfigError("Config field 'databricks_server_hostname' must be a host name, without a path.")
+    _host(hostname, "databricks_server_hostname", port_allowed=False)
     return DatabricksConnection(hostname=hostname, http_path=_string(raw, "databricks_http_path"), port=port,
                                 **_credentials(raw))
 
@@ -196,7 +226,7 @@ def _credentials(raw: Mapping[str, Any]) -> dict[str, str]:
     if kind == "OAUTH_M2M":
         return {"access_token": "", "client_id": _string(auth, "databricks_client_id", prefix=p),
                 "client_secret": _string(auth, "databricks_client_secret", prefix=p)}
-    raise ConfigError(f"Config field 'authentication.auth_type' must be PERSONAL_ACCESS_TOKEN or OAUTH_M2M; got {kind!r}.")
+    raise ConfigError(f"Config field 'authentication.auth_type' must be PERSONAL_ACCESS_TOKEN or OAUTH_M2M; got {shown(kind)}.")
 
 
 def parse_config(raw: Mapping[str, Any]) -> Config:
@@ -208,7 +238,7 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     catalog = _string(raw, "database", required=False, default="hive_metastore")
     if _NOT_IN_CATALOG.search(catalog):  # it becomes part of /Volumes/<catalog>/… paths and index names
         raise ConfigError(f"Config field 'database' must be a catalog name without '.', '/', '?', '#', '\\' or spaces, "
-                          f"got {catalog[:80]!r}.")
+                          f"got {shown(catalog)}.")
     if isinstance(storage, ManagedTablesStorage) and catalog.lower() == "hive_metastore":
         raise ConfigError("Config field 'database' must name a Unity Catalog catalog for the Managed tables data source "
                           "(its staging volume cannot live in hive_metastore).")

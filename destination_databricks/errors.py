@@ -37,6 +37,13 @@ class InputError(SystemFailure):
     """The message stream on stdin broke the protocol."""
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A config value as an error quotes it: its repr, cut to ``limit`` characters (a 10 KB value pasted by
+    mistake must not bury the message)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's first line, cut to ``limit`` characters (its type's name when it has no text): for logs
     and messages, where a driver's multi-line trace would bury the point."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, shown
 
 
 def text(raw: Mapping[str, Any], key: str, *, prefix: str = "", required: bool = False) -> str | None:
@@ -35,5 +35,5 @@ def choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...], *, prefix
     if upper:
         value = value.upper()
     if value not in choices:
-        raise ConfigError(f"Config field '{prefix}{key}' must be one of {', '.join(choices)}, got {raw.get(key)!r}.")
+        raise ConfigError(f"Config field '{prefix}{key}' must be one of {', '.join(choices)}, got {shown(raw.get(key))}.")
     return value

@@ -27,7 +27,7 @@ SMALL = {"DESTINATION_DATABRICKS_BATCH_ROWS": "50", "DESTINATION_DATABRICKS_COMM
 RUNS = int(os.environ.get("TWO_WRITERS_RUNS") or 1)
 # (records per sync, records before the first STATE): both syncs' first loads overlap (the race of two creates),
 # then each commits every 50. The SQL path runs fewer: each of its commits is a statement or two.
-SIZES = {"local": (3600, 3000), "s3": (1200, 1000), "managed": (1200, 1000)}
+SIZES = {"local": (3600, 3000), "s3": (1100, 1000), "managed": (1100, 1000)}
 # How each case's sync is configured: (destination sync mode, generation fields). "refresh" is a truncate refresh
 # as platforms with refreshes send Overwrite; "overwrite" is the older protocol's.
 MODES = {"append": ("append", {}), "append_dedup": ("append_dedup", {}), "overwrite": ("overwrite", {}),

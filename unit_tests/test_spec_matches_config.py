@@ -55,8 +55,8 @@ DATABRICKS = {"accept_terms": True, "databricks_server_hostname": "abc.cloud.dat
 S3 = {"data_source_type": "S3_STORAGE", "s3_bucket_name": "b", "s3_bucket_path": "p", "s3_bucket_region": "us-east-1",
       "s3_access_key_id": "k", "s3_secret_access_key": "s", "file_name_pattern": "{part_number}",
       "s3_endpoint": "http://127.0.0.1:9000"}
-AZURE = {"data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "a",
-         "azure_blob_storage_container_name": "c", "azure_blob_storage_sas_token": "sv=x",
+AZURE = {"data_source_type": "AZURE_BLOB_STORAGE", "azure_blob_storage_account_name": "acct",
+         "azure_blob_storage_container_name": "cont", "azure_blob_storage_sas_token": "sv=x",
          "azure_blob_storage_endpoint_domain_name": "blob.core.windows.net"}
 VECTOR_SEARCH = {"endpoint_name": "e", "endpoint_type": "STANDARD", "online_timeout_seconds": 60, "indexes": [
     {"stream": "docs", "namespace": "n", "index_name": "main.s.docs_index", "primary_key": "id",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import fields
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 
 ENDPOINT_TYPES = ("STANDARD", "STORAGE_OPTIMIZED")
 PIPELINE_TYPES = ("TRIGGERED", "CONTINUOUS")
@@ -60,7 +60,7 @@ _INDEX_NAME = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 def _name(value: str | None, field: str) -> str | None:
     if value is not None and not _ENDPOINT_NAME.fullmatch(value):
-        raise ConfigError(f"Config field '{field}' must be a name of letters, digits, '_' and '-', got {value[:80]!r}.")
+        raise ConfigError(f"Config field '{field}' must be a name of letters, digits, '_' and '-', got {shown(value)}.")
     return value
 
 
@@ -81,12 +81,12 @@ def _index(raw: Any, field: str, endpoint_type: str) -> IndexConfig:
     if vector is not None and (isinstance(dimension, bool) or not isinstance(dimension, int)
                                or not 1 <= dimension <= MAX_DIMENSION):
         raise ConfigError(f"Config field '{field}.embedding_dimension' must be a whole number from 1 to "
-                          f"{MAX_DIMENSION}, got {dimension!r}.")
+                          f"{MAX_DIMENSION}, got {shown(dimension)}.")
     name = _text(raw, "index_name", field)
     if name is not None and (len(name) > MAX_INDEX_NAME or not _INDEX_NAME.fullmatch(name)):
         raise ConfigError(f"Config field '{field}.index_name' must be a three-part name <catalog>.<schema>.<name> "
                           "(letters, digits, '_' and '-' in each part) "
-                          f"of at most {MAX_INDEX_NAME} characters, got {name!r}.")
+                          f"of at most {MAX_INDEX_NAME} characters, got {shown(name)}.")
     pipeline = _choice(raw, "pipeline_type", field, PIPELINE_TYPES)
     if endpoint_type == "STORAGE_OPTIMIZED" and pipeline != "TRIGGERED":
         raise ConfigError(f"Config field '{field}.pipeline_type' must be TRIGGERED: a STORAGE_OPTIMIZED endpoint "

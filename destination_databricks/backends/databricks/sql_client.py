@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...config import DatabricksConnection
-from ...errors import ConfigError, SystemFailure, TransientFailure, first_line, gave_up_on_the_network, service_failure
+from ...errors import ConfigError, SystemFailure, TransientFailure, first_line, gave_up_on_the_network, service_failure, shown
 from ...retries import RetryBudget, retrying
 from .workspace import SignIn
 
@@ -86,16 +86,16 @@ def connection_error(exc: BaseException, connection: DatabricksConnection) -> Ex
     code = _http_code(exc)
     reason = str(exc).split("\n")[0][:300]
     if code in (401, 403) and connection.oauth:
-        return ConfigError(f"Databricks refused the OAuth token issued to client id {connection.client_id!r} "
+        return ConfigError(f"Databricks refused the OAuth token issued to client id {shown(connection.client_id)} "
                            f"(databricks_client_id: does the service principal have access to the SQL warehouse?): {reason}")
     if code in (401, 403):
         return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
     if code == 404:
-        return ConfigError(f"Databricks has no SQL endpoint at HTTP path {connection.http_path!r} "
+        return ConfigError(f"Databricks has no SQL endpoint at HTTP path {shown(connection.http_path)} "
                            f"(databricks_http_path): {reason}")
     if code is None:
         return ConfigError(
-            f"Cannot reach Databricks at {connection.hostname!r} port {connection.port} "
+            f"Cannot reach Databricks at {shown(connection.hostname)} port {connection.port} "
             f"(databricks_server_hostname, databricks_port): {reason}")
     return service_failure(f"Databricks answered HTTP {code} when opening a session: {reason}", exc)
 

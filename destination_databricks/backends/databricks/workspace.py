@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from ...config import DatabricksConnection
-from ...errors import ConfigError
+from ...errors import ConfigError, shown
 from ...retries import RetryBudget, retrying
 
 # HTTP connections the Files API client keeps (the SDK's default: 20). The SDK applies it to https:// only; against
@@ -58,14 +58,14 @@ class SignIn:
         c = self.connection
         reason = str(exc).split("\n")[0].split(". Config: ")[0][:300]  # the SDK appends its (masked) settings
         if "Invalid URL 'None'" in reason or isinstance(exc, (ConnectionError, OSError)) or "connection" in reason.lower():
-            return ConfigError(f"Cannot reach Databricks at {c.host_url!r} (databricks_server_hostname, databricks_port): "
+            return ConfigError(f"Cannot reach Databricks at {shown(c.host_url)} (databricks_server_hostname, databricks_port): "
                                "its OAuth endpoints did not answer.")
         if not c.oauth:
             return ConfigError(f"Databricks refused the access token (databricks_personal_access_token): {reason}")
         if "invalid_client" in reason or "unauthorized_client" in reason or "access_denied" in reason:
             return ConfigError("Databricks refused the service principal's OAuth sign-in: the token exchange failed "
-                               f"for client id {c.client_id!r} (databricks_client_id, databricks_client_secret): {reason}")
-        return ConfigError(f"Could not sign in to Databricks at {c.host_url!r} with OAuth (databricks_server_hostname, "
+                               f"for client id {shown(c.client_id)} (databricks_client_id, databricks_client_secret): {reason}")
+        return ConfigError(f"Could not sign in to Databricks at {shown(c.host_url)} with OAuth (databricks_server_hostname, "
                            f"databricks_port, databricks_client_id): the token exchange failed: {reason}")
 
     def headers(self) -> dict[str, str]:

@@ -10,7 +10,7 @@ import uuid
 import pyarrow as pa
 
 from ...config import LocalStorage
-from ...errors import ConfigError
+from ...errors import ConfigError, shown
 from ...naming import TableName
 from ...staging.filename import DEFAULT_PATTERN, sync_namer
 from ..base import Backend, configured_schemas, staged_sync
@@ -28,7 +28,7 @@ class LocalBackend(Backend):
         try:
             os.makedirs(self.storage.path, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"Config field 'data_source.local_path': cannot create {self.storage.path!r}: "
+            raise ConfigError(f"Config field 'data_source.local_path': cannot create {shown(self.storage.path)}: "
                               f"{exc.strerror}.") from None
         stager = LocalStager(self.storage.path, sync_id, sync_namer(DEFAULT_PATTERN, sync_id))
         return staged_sync(stager, self.loader(sync_id), self.config.purge_staging_data)
@@ -45,9 +45,10 @@ class LocalBackend(Backend):
             # QueryBuilder, not to_pyarrow_table(): the latter can abort the interpreter at exit (delta-rs #2184).
             read = QueryBuilder().register("t", DeltaTable(location)).execute("SELECT _airbyte_ab_id FROM t").read_all()
             if pa.table(read).column(0).to_pylist() != [check_id]:
-                raise ConfigError(f"Config field 'data_source.local_path': a test table written to {path!r} did not read back.")
+                raise ConfigError(f"Config field 'data_source.local_path': a test table written to {shown(path)} "
+                                  "did not read back.")
             shutil.rmtree(location)
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(location))  # only when no sync is staging here
         except OSError as exc:
-            raise ConfigError(f"Config field 'data_source.local_path': {path!r} is not writable: {exc.strerror}.") from None
+            raise ConfigError(f"Config field 'data_source.local_path': {shown(path)} is not writable: {exc.strerror}.") from None

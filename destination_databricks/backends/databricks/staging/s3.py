@@ -11,7 +11,7 @@ import datetime as dt
 import pyarrow as pa
 
 from ....config import S3Storage
-from ....errors import ConfigError
+from ....errors import ConfigError, shown
 from ....retries import RetryBudget
 from .remote import Body
 
@@ -107,7 +107,7 @@ def s3_error(exc: Exception, storage: S3Storage, action: str) -> ConfigError:
     code = _code(exc)
     where = f"s3://{storage.bucket}/{storage.path}"
     if code in ("NoSuchBucket",):
-        return ConfigError(f"S3 bucket {storage.bucket!r} does not exist (s3_bucket_name).")
+        return ConfigError(f"S3 bucket {shown(storage.bucket)} does not exist (s3_bucket_name).")
     if code in ("InvalidAccessKeyId",):
         return ConfigError("S3 does not know this access key (s3_access_key_id).")
     if code in ("SignatureDoesNotMatch",):
@@ -115,7 +115,8 @@ def s3_error(exc: Exception, storage: S3Storage, action: str) -> ConfigError:
     if code in ("AccessDenied", "AllAccessDisabled", "403"):
         return ConfigError(f"S3 denied permission to {action} under {where}: check the key's policy (s3_access_key_id).")
     if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "301"):
-        return ConfigError(f"S3 bucket {storage.bucket!r} is in another region than {storage.region!r} (s3_bucket_region).")
+        return ConfigError(f"S3 bucket {shown(storage.bucket)} is in another region than {shown(storage.region)} "
+                           "(s3_bucket_region).")
     return ConfigError(f"Could not {action} under {where} ({type(exc).__name__}: {str(exc)[:300]}); "
                        "check s3_endpoint, s3_bucket_region and the credentials.")
 
