@@ -143,3 +143,31 @@ def test_a_service_principal_signs_in_on_the_s3_path_too(tmp_path, s3dest):
                  lines(record("s", {"id": 1}), stream_state("s", 1)))
     assert result.returncode == 0 and len(result.states) == 1, result.stdout
     assert [r["id"] for r in s3dest.rows("default", "s")] == [1]
+
+
+def test_every_object_a_sync_writes_is_under_its_bucket_path(tmp_path, s3dest):
+    """Staging, staging Delta logs, tables, a refresh's shadow, a check's probe: the whole bucket is listed (this
+    test's warehouse started empty), and nothing lies outside `s3_bucket_path`, even with staging kept."""
+    config = s3dest.config(purge_staging_data=False)
+    check(tmp_path, config)
+    config["data_source"]["s3_bucket_path"] = s3dest.path + "/deeper"
+    props = {"id": {"type": "integer"}, "u": {"type": "integer"}}
+    cat = catalog(stream("a", props), {**stream("d", props, mode="append_dedup"), "primary_key": [["id"]],
+                                       "cursor_field": ["u"]},
+                  stream("r", props, generation_id=2, minimum_generation_id=2))
+    messages = []
+    for i in range(60):
+        messages += [record(name, {"id": i % 7, "u": i}) for name in "adr"]
+        if i % 20 == 19:
+            messages += [stream_state(name, i) for name in "adr"]
+    env = {"DESTINATION_DATABRICKS_BATCH_ROWS": "10", "DESTINATION_DATABRICKS_COMMIT_SECONDS": "0"}
+    result = run(["write", "--config", write_json(tmp_path / "c.json", config), "--catalog",
+                  write_json(tmp_path / "k.json", cat)], lines(*messages), env=env)
+    assert result.returncode == 0, result.stdout[-2000:]
+    pages = s3dest.s3().get_paginator("list_objects_v2").paginate(Bucket=s3dest.w["s3_bucket"])
+    everything = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    assert any("/_airbyte_staging/" in k for k in everything) and any("/default/r/" in k for k in everything)
+    outside = [k for k in everything if not k.startswith(f"{s3dest.path}/")]
+    assert not outside, outside[:5]
+    assert not [k for k in everything if k.startswith(f"{s3dest.path}/") and not k.startswith(f"{s3dest.path}/deeper/")
+                and "_airbyte_check" not in k], "the sync wrote outside its own s3_bucket_path"
