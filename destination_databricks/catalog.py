@@ -84,10 +84,10 @@ def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
         with open(path, "rb") as f:
             plans = plan_streams(ijson.items(f, "streams.item", use_float=True), default_schema)
     except OSError as exc:
-        raise ConfigError(f"Cannot read the catalog file {shown(path)}: {exc.strerror}.") from None
+        raise ConfigError(f"Cannot read the catalog file {path!r}: {exc.strerror}.") from None
     except ijson.JSONError as exc:
         if "integer overflow" not in str(exc):
-            raise ConfigError(f"The catalog file {shown(path)} is not valid JSON: {exc}.") from None
+            raise ConfigError(f"The catalog file {path!r} is not valid JSON: {exc}.") from None
         plans = {}  # an integer past 64 bits (a schema's "maximum", say), which ijson's C parser refuses: read it whole
     if plans:
         return plans

@@ -28,7 +28,7 @@ class LocalBackend(Backend):
         try:
             os.makedirs(self.storage.path, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"Config field 'data_source.local_path': cannot create {shown(self.storage.path)}: "
+            raise ConfigError(f"Config field 'data_source.local_path': cannot create {shown(self.storage.path, 500)}: "
                               f"{exc.strerror}.") from None
         stager = LocalStager(self.storage.path, sync_id, sync_namer(DEFAULT_PATTERN, sync_id))
         return staged_sync(stager, self.loader(sync_id), self.config.purge_staging_data)
@@ -45,10 +45,11 @@ class LocalBackend(Backend):
             # QueryBuilder, not to_pyarrow_table(): the latter can abort the interpreter at exit (delta-rs #2184).
             read = QueryBuilder().register("t", DeltaTable(location)).execute("SELECT _airbyte_ab_id FROM t").read_all()
             if pa.table(read).column(0).to_pylist() != [check_id]:
-                raise ConfigError(f"Config field 'data_source.local_path': a test table written to {shown(path)} "
+                raise ConfigError(f"Config field 'data_source.local_path': a test table written to {shown(path, 500)} "
                                   "did not read back.")
             shutil.rmtree(location)
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(location))  # only when no sync is staging here
         except OSError as exc:
-            raise ConfigError(f"Config field 'data_source.local_path': {shown(path)} is not writable: {exc.strerror}.") from None
+            raise ConfigError(f"Config field 'data_source.local_path': {shown(path, 500)} is not writable: "
+                              f"{exc.strerror}.") from None
