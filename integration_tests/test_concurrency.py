@@ -183,3 +183,25 @@ def test_a_first_load_that_finds_its_table_created_by_another_writer_lands_its_r
     assert sorted(r["id"] for r in destination.rows("default", "t0")) == [0, 1, 7]
     assert all(sorted(r["id"] for r in destination.rows("default", n)) == [0, 1] for n in STREAMS[1:])
     assert "t0" in [s["stream"]["stream_descriptor"]["name"] for s in result.states]
+
+
+def test_a_table_dropped_by_another_writer_mid_sync_is_created_anew_from_the_next_load(tmp_path, warehouse):
+    """Another writer drops the table between two of this sync's commits (as another attempt of a refresh drops the
+    shadow it swapped in): the next load finds no table and creates it from its rows instead of failing."""
+    destination = ManagedDestination(warehouse)
+    table = "`main`.`default`.`t`"
+    body = json.dumps({"match": f"INSERT INTO {table}", "run": [f"DROP TABLE {table}"]}).encode()
+    request = urllib.request.Request(f"{warehouse['hostname']}:{warehouse['port']}/_local/before", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    messages = []
+    for i in range(6):
+        messages += [record("t", {"id": i}), stream_state("t", i)]
+    result = run(["write", "--config", write_json(tmp_path / "c.json", destination.config()), "--catalog",
+                  write_json(tmp_path / "k.json", catalog(stream("t", {"id": {"type": "integer"}})))], lines(*messages),
+                 env={"DESTINATION_DATABRICKS_BATCH_ROWS": "1", "DESTINATION_DATABRICKS_COMMIT_SECONDS": "0"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert any("was dropped while this sync loaded it" in m["log"]["message"] for m in result.of_type("LOG"))
+    ids = sorted(r["id"] for r in destination.rows("default", "t"))
+    assert ids == list(range(ids[0], 6)) and ids[0] >= 1  # the rows before the drop went with the table
+    assert [s["stream"]["stream_state"]["cursor"] for s in result.states][-1] == 5

@@ -1,14 +1,13 @@
 """The Databricks loader: staged files → destination tables, by SQL on a warehouse.
 
 Each load commits once: CREATE TABLE … AS SELECT for a table's first, then INSERT (append), INSERT OVERWRITE
-(overwrite), MERGE … WITH SCHEMA EVOLUTION (an append with new columns), MERGE (a deduplicated stream, dedup.py's
-rules); new columns a replacing or merging load brings are added first (a MERGE that inserts nothing). A
-truncating refresh loads into its shadow table, swapped in at its end (swap.py); column types change in retype.py.
-Staged CSV is read by the load's statement (`read_files`). Tables' schemas come with their schema's listing
-(SHOW TABLE EXTENDED, listing.py), else from an unmanaged table's Delta log or SELECT … LIMIT 0.
-"""
+(overwrite), MERGE … WITH SCHEMA EVOLUTION (an append with new columns), MERGE (dedup.py's rules); new columns a
+replacing or merging load brings are added first. A truncating refresh loads into its shadow, swapped in at its
+end (swap.py); column types change in retype.py. Staged CSV is read by `read_files`. Schemas come from the
+schema's listing (SHOW TABLE EXTENDED, listing.py), else an unmanaged table's Delta log or SELECT … LIMIT 0."""
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from ..base import Capabilities
 from . import listing, retype, sql, swap
 from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound, ThreadClients
 
+logger = logging.getLogger("airbyte")
 LOG_READERS = 32  # Delta logs read at once before a sync (object-store GETs; the warehouse is not involved)
 
 
@@ -67,8 +67,7 @@ class DatabricksLoader:
         self._clients = ThreadClients(connect)
 
     @property
-    def client(self) -> SqlClient:
-        """This thread's SQL client."""
+    def client(self) -> SqlClient:  # this thread's
         return self._clients.get()
 
     def _columns(self, table: TableName) -> pa.Schema:
@@ -92,8 +91,8 @@ class DatabricksLoader:
         """``listed`` False: the metastore does not list the table, so its columns are not asked for."""
         location = self.location(table)
         if listed and location:
-            # An unmanaged table's schema is in its Delta log: read there, not by a statement (about a second each).
-            # (This trusts that the metastore's table lives where the connector puts it, as it created it there.)
+            # An unmanaged table's schema is in its Delta log (trusting it lives where the connector put it): read
+            # there, not by a statement (about a second each).
             found = self.schema_at(location)
             if found is not None:
                 return canonical_schema(found)
@@ -122,9 +121,8 @@ class DatabricksLoader:
         return tables
 
     def prefetch(self, tables: Iterable[TableName]) -> None:
-        """Read the schemas of ``tables`` before any input, in few statements: one listing per schema, which
-        carries the columns of every table in it; only a table the listing does not spell out costs more (its
-        Delta log, or a statement), and a table not listed is looked for at its location (an object-store read)."""
+        """Read the schemas of ``tables`` before any input: one listing per schema carries its tables' columns; a
+        table it does not spell out costs its Delta log or a statement, one not listed a look at its location."""
         tables = [t for t in dict.fromkeys(tables) if t not in self._known]
         listed = {schema: self._listing(schema) for schema in sorted({t.schema for t in tables})}
         unlisted: list[TableName] = []
@@ -169,7 +167,8 @@ class DatabricksLoader:
                 self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
             self._created_schemas.add(schema)
 
-    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None) -> None:
+    def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
+             recreating: bool = False) -> None:  # recreating: the table was dropped since this sync read it
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
@@ -189,15 +188,18 @@ class DatabricksLoader:
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
             self._known[table] = canonical_schema(existing)  # no column was added: the table is as it was (or new)
             return
+        raced = ""  # (decided outside the handlers: a failure of the load below must not chain to their answer)
         try:
             self._load_from(self.source(staged), load)
-            created_meanwhile = False
-        except TableExists:
-            if not creates:
+        except (TableExists, TableNotFound) as exc:
+            raced = "created" if isinstance(exc, TableExists) else "dropped"
+            if (raced == "created") != creates or (raced == "dropped" and recreating):
                 raise
-            created_meanwhile = True
-        if created_meanwhile:  # (outside the handler: a failure of the load below must not chain to that answer)
-            # Created meanwhile, by another writer or by a replay of our own statement: load into it as it is now.
+        if raced == "dropped":  # by another writer (another attempt of a refresh swapped their shadow in): anew
+            logger.warning("%s was dropped while this sync loaded it: created anew from this load's rows.", table)
+            self.known(table, None)
+            return self.load(staged, mode, comment, merge, recreating=True)
+        if raced:  # created meanwhile, by another writer or a replay of our own statement: loaded into as it is now
             if self.reread(table) is None:
                 raise SystemFailure(f"Creating {table} failed as if it existed, yet no table of that name can be "
                                     f"read (is other data at its location, {location}?).")
