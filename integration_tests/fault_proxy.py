@@ -8,7 +8,7 @@ the body, e.g. a statement inside a Thrift call); a matching rule then does one 
 - ``status``: answer an error status (500, 503, 429…) in the service's own style, with Retry-After;
 - ``slow``: wait ``delay`` seconds, then pass the request through;
 - ``cut``: pass it through, then send the answer's headers and only half its body, and close;
-- ``echo``: answer ``status`` (403 unless set) in the service's own style, its message quoting the request whole
+- ``echo``: answer ``status`` in the service's own style, its message quoting the request whole
   (request line with its query, every header, the body), as careless servers and proxies do; a Databricks-style
   answer also carries it in `x-databricks-reason-phrase`.
 
@@ -198,7 +198,6 @@ class _Handler(BaseHTTPRequestHandler):
 
         quoted = " | ".join([f"{self.command} {self.path}", *(f"{k}: {v}" for k, v in self.headers.items()),
                              body[:2000].decode("latin-1")])
-        status = fault.status if fault.status != 503 else 403
         extra = {}
         if self.proxy.style == "databricks":
             oauth = "/oidc/" in self.path  # the token endpoint answers as OAuth servers do
@@ -208,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                       f"<Message>Refused: {escape(quoted)}</Message></Error>").encode()
-        self.send_response(status)
+        self.send_response(fault.status)
         self.send_header("Content-Type", _STYLE[self.proxy.style][0])
         for name, value in extra.items():
             self.send_header(name, value)

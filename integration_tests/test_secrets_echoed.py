@@ -16,11 +16,11 @@ QUICK = {"DESTINATION_DATABRICKS_RETRY_ATTEMPTS": "2", "DESTINATION_DATABRICKS_R
          "DESTINATION_DATABRICKS_RETRY_MAX_SECONDS": "5"}
 # (destination, which proxy echoes, the echo rule): a request that carries a secret, in each service's own style.
 CASES = {
-    "s3": ("s3", "s3", Fault("echo", "PUT", times=None)),  # SigV4: the key itself never travels, its id does
-    "azure": ("azure", "azure", Fault("echo", "PUT", times=None)),  # the SAS token rides in the query
-    "token-statements": ("managed", "warehouse", Fault("echo", "POST", r"^/sql/", times=None)),  # Bearer token
-    "token-files-api": ("managed", "warehouse", Fault("echo", None, r"^/api/2\.0/fs/", times=None)),
-    "oauth-token-exchange": ("managed-oauth", "warehouse", Fault("echo", "POST", r"/oidc/v1/token", times=None)),
+    "s3": ("s3", "s3", Fault("echo", "PUT", times=None, status=403)),  # SigV4: the key itself never travels, its id does
+    "azure": ("azure", "azure", Fault("echo", "PUT", times=None, status=403)),  # the SAS token rides in the query
+    "token-statements": ("managed", "warehouse", Fault("echo", "POST", r"^/sql/", times=None, status=403)),  # Bearer token
+    "token-files-api": ("managed", "warehouse", Fault("echo", None, r"^/api/2\.0/fs/", times=None, status=403)),
+    "oauth-token-exchange": ("managed-oauth", "warehouse", Fault("echo", "POST", r"/oidc/v1/token", times=None, status=403)),
 }
 
 

@@ -43,15 +43,14 @@ class SharedWarehouse:
 
     def __init__(self):
         self._running = None  # (context manager, details)
-        self._used = False
 
     def details(self) -> dict:
-        if self._running is not None and self._used and not self._reset(self._running[1]):
+        """A warehouse as new: a running one emptied (a failed reset starts another), else a new one."""
+        if self._running is not None and not self._reset(self._running[1]):
             self.close()
         if self._running is None:
             manager = local_warehouse()
             self._running = (manager, manager.__enter__())
-        self._used = True
         return self._running[1]
 
     @staticmethod
