@@ -166,6 +166,7 @@ class WarehouseService:
         self.operations: dict[bytes, _Operation] = {}
         self.volumes = volumes  # optional: Unity Catalog volumes (workspace.Volumes)
         self.statements: list[str] = []  # every statement received, for tests to inspect
+        self.timeline: list[tuple[float, float, str]] = []  # for benchmarks: each statement's arrival, end, start
         # For tests: statements (by a substring) that commit and then answer as Delta answers the loser of two
         # concurrent commits, i.e. what our execution sees when a replay of it on another session won.
         self.conflicts: list[dict] = []
@@ -238,6 +239,13 @@ class WarehouseService:
             self.max_in_flight = self.max_api_calls_in_flight = 0
 
     def _run(self, statement: str, args: dict) -> _Operation:
+        received = time.time()
+        try:
+            return self._execute(statement, args)
+        finally:
+            self.timeline.append((received, time.time(), statement[:120]))
+
+    def _execute(self, statement: str, args: dict) -> _Operation:
         self.statements.append(statement)
         self.wait_like_a_warehouse(statement=statement)
         for other in [b for b in self.before if b["match"] in statement]:
@@ -453,6 +461,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, server.service.stats())
         if self.command == "GET" and path == "/_local/statements":  # for tests: every statement's text, in order
             return self._json(200, {"statements": list(server.service.statements)})
+        if self.command == "GET" and path == "/_local/timeline":  # for benchmarks: when each statement ran
+            return self._json(200, {"timeline": list(server.service.timeline)})
         if self.command == "POST" and path == "/_local/gate":  # for tests: {"match": text, "at_once": n, "seconds": s}
             with server.service._counting:
                 server.service.gate = {**json.loads(body), "open": False, "reached": False}
