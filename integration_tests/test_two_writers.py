@@ -123,3 +123,32 @@ def test_two_syncs_at_once_lose_nothing_acknowledged_and_double_nothing(target, 
         assert set(us) == kept | {d["u"] for d in sent(inputs)}
     if case == "refresh":  # a refresh retried while its earlier attempt still runs: generation 2 alone
         assert {r["_airbyte_generation_id"] for r in rows} == {2}
+
+
+def test_a_refresh_done_first_leaves_the_shadow_another_running_attempt_commits_into(target, tmp_path):
+    """Two attempts of one refresh generation: the one that completes first swaps the shared shadow in, but leaves
+    it in place while the other (running, its claim in its staging) still commits into it; the last one out swaps
+    and drops it. Every record under either attempt's STATEs ends in the table, generation 2 alone."""
+    together(target, tmp_path, "append", {"seed": [SEED]})
+    config = write_json(tmp_path / "c.json", target.config())
+    cat = write_json(tmp_path / "k.json", catalog(stream("t", PROPS, mode="append", generation_id=2,
+                                                         minimum_generation_id=2)))
+    command = [CONNECTOR, "write", "--config", config, "--catalog", cat]
+    late = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **SMALL})
+    first = [record("t", {"id": n, "u": 200 + n, "w": "late"}) for n in range(5)] + [stream_state("t", 204)]
+    late.stdin.write(lines(*first))
+    late.stdin.flush()
+    while b'"type":"STATE"' not in (line := late.stdout.readline()):  # its first round is in the shadow
+        assert line, "the late attempt ended before its first STATE"
+    done = subprocess.run(command, input=lines(*[record("t", {"id": n, "u": 100 + n, "w": "early"}) for n in range(5)],
+                                               stream_state("t", 104)), capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert target.table_exists("default", "_airbyte_tmp_g2_t"), "the shadow went while another attempt used it"
+    rest = [record("t", {"id": n, "u": 205 + n, "w": "late"}) for n in range(5)] + [stream_state("t", 209)]
+    out = late.communicate(lines(*rest), timeout=300)[0]
+    assert late.returncode == 0, out[-2000:]
+    rows = target.rows("default", "t")
+    assert sorted(r["u"] for r in rows) == list(range(100, 105)) + list(range(200, 210))
+    assert {r["_airbyte_generation_id"] for r in rows} == {2}
+    assert not target.table_exists("default", "_airbyte_tmp_g2_t")

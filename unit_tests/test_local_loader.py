@@ -44,15 +44,14 @@ def test_a_swap_run_again_after_a_crash_before_its_shadow_went_commits_nothing_t
         _generation(loader.location(table), [0, 1], 1)  # the table: generation 1
         _generation(loader.location(refresh.shadow), [1], 2)  # the refresh: generation 2, in two commits
         _generation(loader.location(refresh.shadow), [2], 2)
-        saved = str(tmp_path / "saved")
-        shutil.copytree(loader.location(refresh.shadow), saved)
         loader.swap(refresh, table, pa.schema([]), merge)
-        assert not (tmp_path / "default" / "_airbyte_tmp_g2_t").exists()
         once = _rows(loader.location(table))
-        shutil.copytree(saved, loader.location(refresh.shadow))  # the crash: the swap committed, its shadow stayed
-        shutil.rmtree(saved)
+        # The crash: the swap committed, its STATEs did not leave, so the shadow was not dropped.
+        assert (tmp_path / "default" / "_airbyte_tmp_g2_t").exists()
         loader.swap(refresh, table, pa.schema([]), merge)
         assert _rows(loader.location(table)) == once and [r["id"] for r in once] == kept, (truncation, merge)
+        loader.drop(refresh.shadow)
+        assert not (tmp_path / "default" / "_airbyte_tmp_g2_t").exists()
 
 
 def test_two_first_loads_of_a_deduplicated_table_at_once_never_double_a_key(tmp_path):
@@ -90,3 +89,20 @@ def test_two_first_loads_of_a_deduplicated_table_at_once_never_double_a_key(tmp_
         assert not failures
         rows = _rows(uri)
         assert sorted(r["id"] for r in rows) == list(range(100)) and {r["u"] for r in rows} == set(range(1000, 1100))
+
+
+def test_a_local_claim_counts_while_its_sync_holds_its_lock(tmp_path):
+    from destination_databricks.backends.local.staging import LocalStager
+    from destination_databricks.staging.filename import FileNamer
+
+    mine, other = (LocalStager(str(tmp_path), sync, FileNamer("part_{part_number}", sync)) for sync in ("a", "b"))
+    mine.start()
+    other.start()
+    assert not mine.claimed_by_others("default._airbyte_tmp_g2_t")
+    other.claim("default._airbyte_tmp_g2_t")
+    assert mine.claimed_by_others("default._airbyte_tmp_g2_t") and not other.claimed_by_others("default._airbyte_tmp_g2_t")
+    assert not mine.claimed_by_others("default._airbyte_tmp_g2_u")
+    other.keep()
+    other.close()  # it ended (its staging kept): its claim no longer counts
+    assert not mine.claimed_by_others("default._airbyte_tmp_g2_t")
+    mine.purge()

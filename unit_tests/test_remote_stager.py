@@ -155,3 +155,46 @@ def test_a_heartbeat_that_cannot_be_written_fails_the_first_write_naming_the_sto
         s.write(TableName("default", "a"), batch(2), "{}")
     s.close()
     assert [kind for kind, _ in store.calls if kind == "put"] == ["put"] and store.objects == {}
+
+
+class Timed(FilesApiLike):
+    """Objects with the time they were written (a heartbeat's age tells a running sync from a dead one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: dict[str, object] = {}
+
+    def put(self, path: str, body) -> None:
+        import datetime as dt
+
+        super().put(path, body)
+        self.times[path] = dt.datetime.now(dt.timezone.utc)
+
+    def modified(self, path: str):
+        self._call("head", path)
+        return self.times.get(path) if path in self.objects else None
+
+
+def test_a_claim_counts_while_its_sync_runs_and_not_once_it_ended_or_kept_its_staging():
+    import datetime as dt
+
+    store = Timed()
+    other_id = "9d1c2b3a-0000-4000-8000-000000000001"
+    mine, other = stager(store), RemoteStager(store, other_id, sync_namer(DEFAULT_PATTERN, other_id),
+                                              lambda b, _: b"x", "parquet")
+    mine.start()
+    other.start()
+    mine._wait_alive()
+    other._wait_alive()
+    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    other.claim("s._airbyte_tmp_g2_t")
+    assert mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    assert not mine.claimed_by_others("s._airbyte_tmp_g2_u") and not other.claimed_by_others("s._airbyte_tmp_g2_t")
+    heartbeat = f"_airbyte_staging/{other_id}/_airbyte_sync_alive"
+    store.times[heartbeat] = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)  # a dead sync's
+    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    store.times[heartbeat] = dt.datetime.now(dt.timezone.utc)
+    other.keep()  # it ended, keeping its staging
+    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    other.close()
+    mine.purge()

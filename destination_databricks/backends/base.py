@@ -43,9 +43,10 @@ class Loader(Protocol):
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
              staged: StagedTable | None = None) -> None:
         """A truncating refresh's end (refresh.py): in one commit, ``table`` loses its rows of older generations
-        (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (merged by key with ``merge``),
-        or, when there is no shadow (nothing committed before the stream's end), the rows of ``staged``; then
-        the shadow is dropped. Run again, the same table. ``schema``: the stream's columns, for a table created
+        (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (if any: nothing may have committed
+        before the stream's end) and of ``staged`` (the stream's last round, not loaded into the shadow), merged by
+        key with ``merge``. The shadow stays: it is dropped once the STATEs the swap covers are out. Run again
+        (a crash before those STATEs left), the same table. ``schema``: the stream's columns, for a table created
         empty."""
 
     def drop(self, table: TableName) -> None:

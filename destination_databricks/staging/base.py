@@ -58,6 +58,13 @@ class Stager(Protocol):
     def loaded(self, staged: StagedTable) -> None:
         """``staged`` is committed to its table (its files may go)."""
 
+    def claim(self, name: str) -> None:
+        """This sync commits into the connector's table ``name`` (a refresh's shadow): while it runs, another sync
+        that is done with the table leaves it in place (``claimed_by_others``)."""
+
+    def claimed_by_others(self, name: str) -> bool:
+        """Whether another running sync claims ``name`` (unsure: yes)."""
+
     def purge(self) -> None:
         """Remove everything this sync staged, and release the staging."""
 

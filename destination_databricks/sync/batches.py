@@ -20,7 +20,7 @@ from ..records.columns import file_schema, table_columns
 from ..records.types import canonical
 from ..refresh import Refresh, refresh_of
 from ..settings import Settings
-from ..staging.base import StagedFile, Stager
+from ..staging.base import StagedFile, StagedTable, Stager
 
 
 @dataclass
@@ -38,6 +38,7 @@ class StreamState:
     # replaces its table at the end from everything staged.
     commits_as_it_goes: bool = False
     dedup: bool = False
+    claimed: bool = False  # a refresh: this sync claimed its shadow (staging/base.py), before committing into it
     lines: array = field(default_factory=lambda: array("q"))  # a deduplicated stream's buffered records' input lines
 
     def __post_init__(self) -> None:
@@ -61,11 +62,11 @@ class Writer:
         self.failure: BaseException | None = None
 
     def submit(self, stream: StreamState, batch: pa.RecordBatch) -> None:
-        plan = stream.plan
+        plan, files = stream.plan, stream.files  # the list of the round the batch's records belong to
 
         def work() -> None:
             try:
-                stream.files.append(self.stager.write(plan.table, batch, plan.avro_schema_json))
+                files.append(self.stager.write(plan.table, batch, plan.avro_schema_json))
             except BaseException as exc:
                 self.failure = self.failure or exc
                 raise
@@ -79,6 +80,24 @@ class Writer:
         if self.failure is not None:  # a write that failed before the last one
             raise self.failure
         return stream.files
+
+    def seal(self, stream: StreamState, schema: pa.Schema) -> Future:
+        """Close the stream's current load after the writes submitted so far, in their order on the writer thread
+        (so files written later go to the next load): a Future of its StagedTable."""
+        plan, files = stream.plan, stream.files
+        stream.files = []
+
+        def work() -> StagedTable:
+            if self.failure is not None:  # a write of these files failed
+                raise self.failure
+            try:
+                return self.stager.seal(plan.table, files, schema)
+            except BaseException as exc:
+                self.failure = self.failure or exc
+                raise
+
+        stream.writing = self.pool.submit(work)
+        return stream.writing
 
     def close(self) -> None:
         self.pool.close(cancel=True)

@@ -65,6 +65,8 @@ class Sync:
             if line is IDLE:  # the input is quiet: commit if it is time, so STATEs still flow
                 if rounds.due():
                     rounds.commit()
+                else:
+                    rounds.poll()
                 continue
             number += 1
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
@@ -84,6 +86,8 @@ class Sync:
                 rounds.checkpoints.received(line, self.received)
                 if rounds.due():
                     rounds.commit()
+                else:
+                    rounds.poll()
             elif kind == "TRACE":
                 trace = message.get("trace")
                 if trace.__class__ is dict and trace.get("type") == "STREAM_STATUS":
@@ -128,7 +132,9 @@ class Sync:
                               f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
         if stream.dedup:  # a key that does not fit its column is found when the batch is built: named by its line
             stream.lines.append(number)
-        self.batches.added(stream, full)
+        if full:  # a batch may be staged now: a moment to see whether the round in flight is done
+            self.batches.added(stream, full)
+            self.rounds.poll()
 
     @staticmethod
     def _unknown_stream(record: dict, number: int) -> InputError:

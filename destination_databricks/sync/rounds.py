@@ -1,8 +1,9 @@
 """Commit rounds: when one is due, how its loads are handed out, and what is released after.
 
 A round commits every stream with uncommitted records: each stream's last batch is flushed and its load handed
-to the load pool at once (so loads overlap the staging of the streams after it), then the STATEs those commits
-cover leave, then the post-commit steps run. A truncating refresh's rounds commit into its shadow table
+to the load pool at once (so loads overlap the staging of the streams after it). The input goes on while they
+run; once they are done the STATEs they cover leave, then the post-commit steps run. One round is in flight at
+a time, so a stream's loads commit in order. A truncating refresh's rounds commit into its shadow table
 (refresh.py). The end of input is the last round; then the streams that completed replace their tables: an
 overwrite from everything it staged, a truncating refresh by swapping its shadow in.
 """
@@ -12,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..backends.base import Loader
@@ -38,6 +40,19 @@ class AfterCommit(Protocol):
         """The sync's end: everything is committed and every STATE released."""
 
 
+def _claim(shadow: TableName) -> str:
+    return f"{shadow.schema}.{shadow.table}"
+
+
+@dataclass(frozen=True)
+class _Load:
+    """One stream's load in a round."""
+
+    stream: StreamState
+    covered: int  # the stream's records it commits: all it had staged when the round began
+    future: Future
+
+
 class CommitRounds:
     def __init__(self, streams: Mapping[StreamKey, StreamState], batches: Batches, stager: Stager, loader: Loader,
                  emit: Callable[[str], None], settings: Settings, after_commit: Sequence[AfterCommit] = ()):
@@ -57,6 +72,8 @@ class CommitRounds:
                                       or settings.commit_bytes, settings.commit_bytes)
         self.last_commit = time.monotonic()
         self.last_commit_took = 0.0
+        self._round: list[_Load] = []  # the round in flight: its loads run while the input goes on
+        self._round_started = 0.0
         # Loads of different tables are independent; a loader that allows it runs several at once (delta-rs
         # releases the GIL: 1,000 small streams load about twice as fast on two cores). The threads live for the
         # whole sync, so a loader's per-thread connections do too.
@@ -85,13 +102,28 @@ class CommitRounds:
         )
 
     def commit(self) -> None:
-        """One round: every stream with uncommitted records commits them; the STATEs they cover leave."""
-        started = time.monotonic()
-        committed = self._load([self.streams[key] for key in sorted(self.dirty, key=str)])
+        """One round: every stream with uncommitted records hands them to a load, after the round before has
+        finished (its STATEs leave then). The loads run while the input goes on (on a warehouse a load is seconds
+        of waiting); their STATEs leave once ``poll`` finds them done, or at the next round, or at the end."""
+        self.settle()
+        streams = [self.streams[key] for key in sorted(self.dirty, key=str)]
         self.dirty.clear()
         self.uncommitted_bytes = self.uncommitted_dedup_bytes = 0
-        self.last_commit = time.monotonic()
-        self.last_commit_took = self.last_commit - started
+        self._round_started = self.last_commit = time.monotonic()
+        self._round = self._start(streams)
+
+    def poll(self) -> None:
+        """Release the round in flight's STATEs if its loads are done (cheap when they are not)."""
+        if self._round and all(load.future.done() for load in self._round):
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait for the round in flight, if any; then its STATEs leave and the post-commit steps run."""
+        if not self._round:
+            return
+        loads, self._round = self._round, []
+        committed = self._wait(loads)
+        self.last_commit_took = time.monotonic() - self._round_started
         self._release()
         self._after(committed)
 
@@ -107,17 +139,19 @@ class CommitRounds:
         incomplete = [key for key in sorted(self.streams, key=str) if statuses and statuses.get(key) != "COMPLETE"]
         streams = [self.streams[key] for key in sorted(self.streams, key=str)]
         kept = {s.plan.key for s in streams if s.plan.key in incomplete and s.plan.mode.replaces and s.refresh is None}
+        # A completed refresh's last rows go straight into its swap, not into its shadow first (one statement and
+        # one write of them fewer); one that committed nothing before its end needs no shadow at all.
         swaps = [s for s in streams if s.refresh is not None and s.plan.key not in incomplete]
-        # A refresh that has no shadow (it committed nothing before its end, as most small streams) swaps straight
-        # from its staged files: no shadow is created, filled and dropped.
-        folded = {s.plan.key for s in swaps if s.refresh and self.loader.table_schema(s.refresh.shadow) is None}
-        committed = self._load([s for s in streams if s.plan.key not in kept and s.plan.key not in folded and (
+        swapping = {s.plan.key for s in swaps}
+        self.settle()
+        committed = self._wait(self._start([s for s in streams if s.plan.key not in kept and s.plan.key not in swapping and (
             s.plan.key in self.dirty or (s.refresh is None and (
-                s.plan.mode.replaces or self.loader.table_schema(s.plan.table) is None)))])
+                s.plan.mode.replaces or self.loader.table_schema(s.plan.table) is None)))]))
         self.dirty.clear()
         self._release()
-        committed += self._swap(swaps, folded)
+        committed += self._swap(swaps)
         self._release()
+        self._drop_shadows(swaps)
         if self.checkpoints.pending:
             logger.warning("%d STATE messages could not be released.", self.checkpoints.pending)
         self._after(committed)
@@ -136,19 +170,33 @@ class CommitRounds:
         self._loads.shutdown(wait=True, cancel_futures=True)
 
     # --- one round's loads --------------------------------------------------------------------
-    def _load(self, streams: list[StreamState]) -> Committed:
-        """Commit everything these streams have received (a refresh's into its shadow); what each committed to
-        its table. Each stream is flushed (its table's schema read then, on this thread) and its load handed out
-        at once."""
-        futures: list[Future] = []
+    def _start(self, streams: list[StreamState]) -> list[_Load]:
+        """Hand everything these streams have received to loads (a refresh's into its shadow). Each stream is
+        flushed (its table's schema read then, on this thread) and its load handed out at once; the stream's later
+        files belong to the next round."""
+        loads: list[_Load] = []
         try:
             for stream in streams:
                 self.batches.flush(stream)
-                self.batches.builder(stream)
-                futures.append(self._loads.submit(self._seal_and_load, stream))
-            return [c for c in (self._committed(future.result()) for future in futures) if c is not None]
+                if stream.refresh is not None and not stream.claimed:  # before its first commit into the shadow
+                    self.stager.claim(_claim(stream.refresh.shadow))
+                    stream.claimed = True
+                sealing = self.batches.writer.seal(stream, self.batches.builder(stream).schema)
+                future = self._loads.submit(self._load_sealed, stream, sealing)
+                loads.append(_Load(stream, stream.staged, future))
+        except BaseException:
+            self._stop([load.future for load in loads])
+            raise
+        return loads
+
+    def _wait(self, loads: list[_Load]) -> Committed:
+        """The loads finished: what each committed to its table (their STATEs may go now)."""
+        try:
+            for load in loads:
+                load.future.result()
         finally:
-            self._stop(futures)
+            self._stop([load.future for load in loads])
+        return [c for c in (self._committed(load.stream, load.covered) for load in loads) if c is not None]
 
     def _stop(self, futures: list[Future]) -> None:
         """No load of this round runs on once the sync fails (harmless once they have all finished)."""
@@ -156,52 +204,65 @@ class CommitRounds:
             future.cancel()
         wait(futures)
 
-    def _seal_and_load(self, stream: StreamState) -> StreamState:
-        files = self.batches.writer.written(stream)
+    def _load_sealed(self, stream: StreamState, sealing: Future) -> None:
+        staged = sealing.result()
         plan, merge, mode = stream.plan, stream.merge, stream.plan.mode
-        staged = self.stager.seal(plan.table, files, self.batches.builder(stream).schema)
         into = staged
         if stream.refresh is not None:
             into, mode, merge = into_shadow(staged, stream.refresh, merge)
         self.loader.load(into, mode, f"Created from stream {plan.key}", merge)
         self.stager.loaded(staged)
-        return stream
 
-    def _committed(self, stream: StreamState) -> tuple[TableName, int, SyncMode] | None:
-        """The stream's load finished: its STATEs may go; what its table gained (None: its shadow did)."""
-        stream.files, stream.writing = [], None
-        self.checkpoints.commit(stream.plan.key, stream.staged)
-        rows = stream.staged - stream.committed
-        stream.committed = stream.staged
+    def _committed(self, stream: StreamState, covered: int) -> tuple[TableName, int, SyncMode] | None:
+        """The stream's first ``covered`` records are committed: their STATEs may go; what its table gained
+        (None: its shadow did)."""
+        self.checkpoints.commit(stream.plan.key, covered)
+        rows = covered - stream.committed
+        stream.committed = covered
         return None if stream.refresh is not None else (stream.plan.table, rows, stream.plan.mode)
 
-    def _swap(self, streams: list[StreamState], folded: set[StreamKey]) -> Committed:
+    def _swap(self, streams: list[StreamState]) -> Committed:
         """The completed refreshes' swaps, at once where the loader allows: each table now holds its new
-        generation (refresh.py); a ``folded`` stream's staged rows go straight into its swap."""
+        generation (refresh.py), its shadow's rows and its last staged ones."""
         futures = []
         try:
             for stream in streams:
-                if stream.plan.key in folded:
-                    self.batches.flush(stream)
+                self.batches.flush(stream)
                 self.batches.builder(stream)
-                futures.append(self._loads.submit(self._swap_one, stream, stream.plan.key in folded))
+                futures.append(self._loads.submit(self._swap_one, stream))
             for future in futures:
                 future.result()
         finally:
             self._stop(futures)
         for stream in streams:
-            if stream.plan.key in folded:
-                self._committed(stream)
+            self._committed(stream, stream.staged)
         return [(stream.plan.table, stream.committed, SyncMode.OVERWRITE) for stream in streams]
 
-    def _swap_one(self, stream: StreamState, folded: bool) -> None:
+    def _swap_one(self, stream: StreamState) -> None:
         assert stream.refresh is not None
         schema = self.batches.builder(stream).schema
-        files = self.batches.writer.written(stream) if folded else []
+        files = self.batches.writer.written(stream)
         staged = self.stager.seal(stream.plan.table, files, schema) if files else None
         self.loader.swap(stream.refresh, stream.plan.table, schema, stream.merge, staged)
         if staged is not None:
             self.stager.loaded(staged)
+
+    def _drop_shadows(self, streams: list[StreamState]) -> None:
+        """The swapped refreshes' shadows go, once the STATEs their swaps cover are out (a crash before would
+        have the next attempt swap them in again: nothing changes), unless another running sync claims one (an
+        attempt of the same generation still committing into it): the last one out drops it."""
+        shadows = [s.refresh.shadow for s in streams
+                   if s.refresh is not None and self.loader.table_schema(s.refresh.shadow) is not None]
+        claimed = [shadow for shadow in shadows if self.stager.claimed_by_others(_claim(shadow))]
+        for shadow in claimed:
+            logger.info("Leaving %s in place: another running sync commits into it and swaps it in at its end.", shadow)
+        shadows = [shadow for shadow in shadows if shadow not in claimed]
+        for shadow, future in [(shadow, self._loads.submit(self.loader.drop, shadow)) for shadow in shadows]:
+            try:
+                future.result()
+            except Exception as exc:  # everything is committed and acknowledged: the next sync sweeps it
+                logger.warning("The refresh's shadow table %s could not be dropped (%s: %s); the next sync of its "
+                               "table drops it.", shadow, type(exc).__name__, exc)
 
     def _release(self) -> None:
         for message in self.checkpoints.release():

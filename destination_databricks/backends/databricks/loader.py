@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from ...catalog import SyncMode
 from ...dedup import Merge
+from ...delta_files import DeltaLogs
 from ...errors import SystemFailure
 from ...naming import TableName
 from ...records.columns import Column
@@ -45,7 +46,7 @@ class _Load:
 
 class DatabricksLoader:
     def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
-                 schema_at: Callable[[str], pa.Schema | None], schemas: set[str], csv_options: dict | None = None,
+                 logs: DeltaLogs, schemas: set[str], csv_options: dict | None = None,
                  concurrency: int = 1, change_data_feed: frozenset[TableName] = frozenset(),
                  remove_data: Callable[[TableName], None] | None = None):
         """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
@@ -55,14 +56,14 @@ class DatabricksLoader:
         self.capabilities = Capabilities(concurrent_loads=concurrency, change_data_feed=True)
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
-        self.schema_at = schema_at  # the Delta schema at a location, if a table is there
+        self.logs = logs  # the Delta logs of unmanaged tables, where the connector reads them itself
         self.schemas = schemas
         self.csv_options = csv_options or {}
         self._known: dict[TableName, pa.Schema | None] = {}
         self.change_data_feed = change_data_feed
         self.remove_data = remove_data
         self._listed: dict[str, list[str]] = {}  # the table names of each schema listed so far
-        self._created_schemas: set[str] = set()
+        self._schemas_there: set[str] = set()  # created by this sync, or listed: no CREATE SCHEMA needed
         self._schema_lock = threading.Lock()
         self._clients = ThreadClients(connect)
 
@@ -93,7 +94,7 @@ class DatabricksLoader:
         if listed and location:
             # An unmanaged table's schema is in its Delta log (trusting it lives where the connector put it): read
             # there, not by a statement (about a second each).
-            found = self.schema_at(location)
+            found = self.logs.schema(location)
             if found is not None:
                 return canonical_schema(found)
         if listed:
@@ -101,7 +102,7 @@ class DatabricksLoader:
                 return self._columns(table)
             except (TableNotFound, SchemaNotFound):
                 pass
-        if location and self.schema_at(location) is not None:
+        if location and self.logs.schema(location) is not None:
             # The data is there but the name is not (a dropped table, a new metastore): adopt it.
             self.ensure_schema(table.schema)
             self.client.execute(sql.adopt_table(self.catalog, table, location), f"register the existing table {table}")
@@ -116,6 +117,7 @@ class DatabricksLoader:
         except SchemaNotFound:
             self._listed[schema] = []
             return {}
+        self._schemas_there.add(schema)
         tables = {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
         self._listed[schema] = sorted(tables)
         return tables
@@ -136,7 +138,7 @@ class DatabricksLoader:
 
         def look(table: TableName) -> None:
             location = self.location(table)
-            if location and self.schema_at(location) is not None:
+            if location and self.logs.schema(location) is not None:
                 orphans.add(table)
             else:
                 self._known[table] = None
@@ -161,11 +163,11 @@ class DatabricksLoader:
                 read(table)
 
     def ensure_schema(self, schema: str, exists: bool = False) -> None:
-        """Create the schema unless this sync did (or ``exists``: it is known to exist now)."""
+        """Create the schema unless this sync did or listed it (or ``exists``: it is known to exist now)."""
         with self._schema_lock:  # once per sync, whichever thread needs it first
-            if schema not in self._created_schemas and not exists:
+            if schema not in self._schemas_there and not exists:
                 self.client.execute(sql.create_schema(self.catalog, schema), f"create schema {schema}")
-            self._created_schemas.add(schema)
+            self._schemas_there.add(schema)
 
     def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
              recreating: bool = False) -> None:  # recreating: the table was dropped since this sync read it
@@ -250,11 +252,8 @@ class DatabricksLoader:
 
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
              staged: StagedTable | None = None) -> None:
-        """The table holds the new generation from now on, in one commit; then the shadow goes (swap.py)."""
-        shadowed = self.table_schema(refresh.shadow) is not None
+        """The table holds the new generation from now on, in one commit (swap.py)."""
         swap.swap(self, refresh, table, schema, merge, staged)
-        if shadowed:
-            self.drop(refresh.shadow)
 
     def drop(self, table: TableName) -> None:
         """Drop a table of the connector's own (a shadow), and its data where the table is unmanaged."""

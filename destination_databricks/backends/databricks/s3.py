@@ -31,7 +31,7 @@ class S3Backend(Backend):
             return s3_uri(self.storage, f"{table.schema}/{table.table}")
 
         return warehouse.loader(self.config, location, patient=patient, change_data_feed=change_data_feed,
-                                schema_at=lambda where: delta_files.read_schema(where, options),
+                                logs=delta_files.DeltaLogs(options),
                                 remove_data=warehouse.data_remover(lambda: S3Store(self.storage)))
 
     def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ...dedup import ARRIVAL, Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
 from ...naming import TableName, quote
-from ...records.types import sql_type
+from ...records.types import canonical, sql_type
 
 
 def literal(text: str) -> str:
@@ -211,6 +211,23 @@ def rows_from(source: str, names: list[str], target: pa.Schema, where: str | Non
     columns = ", ".join(quote(f.name) if f.name in present else f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}"
                         for f in target)
     return f"SELECT {columns} FROM {source} AS s" + (f" WHERE {where}" if where else "")
+
+
+def union_rows(parts: list[tuple[str, pa.Schema]], target: pa.Schema) -> str:
+    """The rows of several sources (each with its own columns) as one, in ``target``'s columns: a column a source
+    lacks is null, one it has in another type is cast (a refresh's shadow and its last staged rows, refresh.py)."""
+    selects = []
+    for source, schema in parts:
+        columns = []
+        for f in target:
+            if f.name not in schema.names:
+                columns.append(f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}")
+            elif canonical(schema.field(f.name).type) != canonical(f.type):
+                columns.append(f"CAST({quote(f.name)} AS {sql_type(f.type)}) AS {quote(f.name)}")
+            else:
+                columns.append(quote(f.name))
+        selects.append(f"SELECT {', '.join(columns)} FROM {source}")
+    return " UNION ALL ".join(selects)
 
 
 def kept_row(catalog: str, table: TableName, truncation: Truncation) -> str:

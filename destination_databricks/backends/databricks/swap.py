@@ -1,6 +1,6 @@
-"""A truncating refresh's swap on Databricks (refresh.py): the shadow's rows (or, for a refresh that committed
-nothing before its end, its staged rows) become the table's in one commit (a first statement may add the columns
-they bring, touching no row)."""
+"""A truncating refresh's swap on Databricks (refresh.py): the shadow's rows and those of the stream's last round
+(still staged: they go straight into the swap, not into the shadow first) become the table's in one commit (a
+first statement may add the columns they bring, touching no row)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Rows:
-    """Where a swap's rows come from: the shadow table, or (a refresh that committed nothing before its end) the
-    load's staged files, one row per key for a deduplicated stream; ``source`` can follow FROM."""
+    """Where a swap's rows come from (the shadow table, the last round's staged files, or both as one), one row per
+    key for a deduplicated stream; ``source`` can follow FROM."""
 
     source: str
     schema: pa.Schema
@@ -30,16 +30,37 @@ class Rows:
 
 def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
          staged: StagedTable | None) -> None:
-    """Make ``table`` hold the refresh's rows: its shadow's, or, without a shadow, ``staged``'s (``schema``: the
-    stream's columns, for a table created empty)."""
+    """Make ``table`` hold the refresh's rows: its shadow's and ``staged``'s (the rows of its last round, which
+    go straight into the swap rather than into the shadow first). ``schema``: the stream's columns, for a table
+    created empty."""
+    shadow = loader.table_schema(refresh.shadow)
+    replace_rows(loader, refresh, table, schema, merge, rows_of(loader, refresh.shadow, shadow, staged, merge))
+
+
+def rows_of(loader: DatabricksLoader, shadow: TableName, found: pa.Schema | None, staged: StagedTable | None,
+            merge: Merge | None) -> Rows | None:
+    """The refresh's rows: the shadow's (``found``: its columns; None: there is none) and the staged ones, one row
+    per key for a deduplicated stream (the newest of both: the shadow holds earlier rounds' rows); None: no rows."""
+    last = Rows(loader.source(staged), staged.schema) if staged is not None and staged.files else None
+    if found is None:
+        if last is None or merge is None:
+            return last
+        return Rows(f"({sql.newest_rows(last.source, last.schema.names, merge)})", last.schema)
+    earlier = Rows(sql.table_ref(loader.catalog, shadow), found)
+    if last is None:  # the shadow holds one row per key already
+        return earlier
+    # The last round's columns, in their types, then those only earlier rounds had.
+    columns = pa.schema(list(last.schema) + [f for f in found if f.name not in last.schema.names])
+    source = f"({sql.union_rows([(earlier.source, earlier.schema), (last.source, last.schema)], columns)})"
+    if merge is not None:
+        source = f"({sql.newest_rows(source, columns.names, merge)})"
+    return Rows(source, columns)
+
+
+def replace_rows(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema,
+                 merge: Merge | None, rows: Rows | None) -> None:
+    """Make ``table`` hold ``rows`` (None: no row came) in one commit."""
     catalog = loader.catalog
-    found = loader.table_schema(refresh.shadow)
-    rows = Rows(sql.table_ref(catalog, refresh.shadow), found) if found is not None else None
-    if rows is None and staged is not None and staged.files:
-        source = loader.source(staged)
-        if merge is not None:
-            source = f"({sql.newest_rows(source, staged.schema.names, merge)})"
-        rows = Rows(source, staged.schema)
     existing = loader.table_schema(table)
     if existing is None:
         loader.ensure_schema(table.schema)
@@ -59,13 +80,27 @@ def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: p
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
     truncation = refresh.truncation
-    if truncation is not None and rows is not None and GENERATION in existing.names and not len(
-            loader.client.execute(sql.kept_row(catalog, table, truncation), f"look for rows {table} keeps")):
+    if truncation is not None and rows is not None and GENERATION in existing.names and not keeps_rows(
+            loader, table, truncation):
         truncation = None  # no row stays: the refresh's rows replace the table's, with no join to match them
     for statement in swap_statements(catalog, table, existing, rows, truncation, merge):
         loader.client.execute(statement, f"replace the rows of {table} by its refresh")
     grown = [f for f in (rows.schema if rows is not None else []) if f.name not in existing.names]
     loader.known(table, pa.schema(list(existing) + grown))
+
+
+def keeps_rows(loader: DatabricksLoader, table: TableName, truncation: Truncation) -> bool:
+    """Whether the swap keeps a row of ``table`` (of a generation at or above the minimum): from the statistics in
+    its Delta log where the connector reads it (no statement), else by a look for one row."""
+    location = loader.location(table)
+    if location is not None:
+        try:
+            newest = loader.logs.largest(location, GENERATION)
+            return newest is not None and newest >= truncation.minimum
+        except LookupError:
+            pass
+    return bool(len(loader.client.execute(sql.kept_row(loader.catalog, table, truncation),
+                                          f"look for rows {table} keeps")))
 
 
 def _kept_rows(merge: Merge | None) -> str | None:

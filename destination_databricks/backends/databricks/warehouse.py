@@ -6,9 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-
 from ...config import Config, DatabricksConnection
+from ...delta_files import UNREADABLE, DeltaLogs
 from ...errors import ConfigError, first_line
 from ...naming import TableName, sanitize
 from ...records.columns import AIRBYTE_SCHEMA
@@ -31,15 +30,15 @@ def connection(config: Config) -> DatabricksConnection:
 
 
 def loader(config: Config, location: Callable[[TableName], str | None], *, patient: bool = True,
-           signin: SignIn | None = None, schema_at: Callable[[str], pa.Schema | None] = lambda _: None,
+           signin: SignIn | None = None, logs: DeltaLogs = UNREADABLE,
            csv_options: dict | None = None, change_data_feed: frozenset[TableName] = frozenset(),
            remove_data: Callable[[TableName], None] | None = None) -> DatabricksLoader:
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds.
-    ``location``: where a table lives (None: managed); ``schema_at``: the Delta schema found at a location;
+    ``location``: where a table lives (None: managed); ``logs``: the tables' Delta logs, where the connector reads them;
     ``remove_data``: deletes the files at a dropped unmanaged table's location."""
     retry = RetryPolicy.of(RetryBudget.sync()) if patient else RetryPolicy(attempts=1, driver_attempts=2, driver_seconds=15)
     sign_in = signin or SignIn(connection(config), patient=patient)
-    return DatabricksLoader(lambda: SqlClient(sign_in, retry), config.catalog, location, schema_at,
+    return DatabricksLoader(lambda: SqlClient(sign_in, retry), config.catalog, location, logs,
                             configured_schemas(config), csv_options=csv_options,
                             concurrency=config.max_concurrent_statements if patient else 1,
                             change_data_feed=change_data_feed, remove_data=remove_data)

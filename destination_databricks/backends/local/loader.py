@@ -79,7 +79,6 @@ class DeltaRsLoader:
         retried(table, self.location(table), lambda: swapping.swap(
             refresh, self.location(table), self.location(refresh.shadow), schema, merge,
             description=f"Refreshed from {refresh.shadow.table}"))
-        self.drop(refresh.shadow)
 
     def drop(self, table: TableName) -> None:
         if shadowed(table) is None:

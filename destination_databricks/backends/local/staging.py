@@ -24,6 +24,19 @@ from ...staging.parquet import write_parquet
 
 logger = logging.getLogger("airbyte")
 STAGING_FOLDER = ".airbyte-staging"
+CLAIMS = "_claims"  # a sync's claims on the connector's tables (staging/base.py), one empty file each
+
+
+def _held(lock: str, stager: LocalStager) -> bool:
+    """Whether a running sync holds the lock file ``lock`` (of the staging folder)."""
+    try:
+        with open(os.path.join(stager.folder_root, lock)) as other:
+            fcntl.flock(other, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released as the file closes
+            return False
+    except FileNotFoundError:  # it ended meanwhile
+        return False
+    except OSError:
+        return True
 
 
 class LocalStager:
@@ -54,6 +67,20 @@ class LocalStager:
             os.unlink(lock_path)
             logger.info("Removed staging left by an earlier, interrupted sync: %s",
                         os.path.basename(lock_path)[: -len(".lock")])
+
+    def claim(self, name: str) -> None:
+        os.makedirs(os.path.join(self.sync_root, CLAIMS), exist_ok=True)
+        with open(os.path.join(self.sync_root, CLAIMS, name), "w"):
+            pass
+
+    def claimed_by_others(self, name: str) -> bool:
+        """A claim in the staging of a sync whose lock is held (it runs)."""
+        for lock in os.listdir(self.folder_root):
+            other = lock[: -len(".lock")]
+            if (lock.endswith(".lock") and other != self.sync_id
+                    and os.path.exists(os.path.join(self.folder_root, other, CLAIMS, name)) and _held(lock, self)):
+                return True
+        return False
 
     def folder(self, table: TableName) -> str:
         return os.path.join(self.sync_root, table.schema, table.table)

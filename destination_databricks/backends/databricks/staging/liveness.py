@@ -20,6 +20,7 @@ logger = logging.getLogger("airbyte")
 STAGING_ROOT = "_airbyte_staging"  # every sync's staging lives below this folder of the store
 HEARTBEAT = "_airbyte_sync_alive"
 KEPT = "_airbyte_sync_kept"  # written when purge_staging_data is off: the staging is kept on purpose
+CLAIMS = "_airbyte_claims"  # a sync's claims on the connector's tables (staging/base.py), one empty object each
 HEARTBEAT_SECONDS = 60.0
 SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -53,6 +54,27 @@ class Heartbeat:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=60)
+
+
+def claimed(store, own: str, path: str) -> bool:
+    """Whether the staging of a running sync other than ``own`` holds ``path`` (a claim): its heartbeat is fresh and
+    it was not kept at its end; unsure: yes."""
+    now = dt.datetime.now(dt.timezone.utc)
+    limit = stale_after_seconds()
+    for folder in store.folders(STAGING_ROOT):
+        if folder == own or not SYNC_FOLDER.match(folder):
+            continue
+        base = f"{STAGING_ROOT}/{folder}"
+        try:
+            if store.modified(f"{base}/{path}") is None or store.modified(f"{base}/{KEPT}") is not None:
+                continue
+            seen = store.modified(f"{base}/{HEARTBEAT}")
+        except Exception as exc:
+            logger.warning("Could not read the staging of sync %s, so it counts as running: %s", folder, first_line(exc))
+            return True
+        if seen is not None and (now - seen).total_seconds() <= limit:
+            return True
+    return False
 
 
 def sweep(store, own: str) -> None:

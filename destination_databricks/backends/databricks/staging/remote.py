@@ -26,7 +26,7 @@ from ....errors import ConfigError, ConnectorError, first_line, service_failure
 from ....naming import TableName
 from ....staging.base import StagedFile, StagedFormat, StagedTable, first_id
 from ....staging.filename import FileNamer
-from .liveness import HEARTBEAT, KEPT, STAGING_ROOT, Heartbeat, sweep
+from .liveness import CLAIMS, HEARTBEAT, KEPT, STAGING_ROOT, Heartbeat, claimed, sweep
 
 logger = logging.getLogger("airbyte")
 Body: TypeAlias = bytes | pa.Buffer
@@ -130,6 +130,13 @@ class RemoteStager:
         """purge_staging_data is off: mark this staging as kept, so no later sync sweeps it away."""
         self._wait_alive()
         self.store.put(f"{self.base}/{KEPT}", b"")
+
+    def claim(self, name: str) -> None:
+        self._wait_alive()
+        self.store.put(f"{self.base}/{CLAIMS}/{name}", b"")
+
+    def claimed_by_others(self, name: str) -> bool:
+        return claimed(self.store, self.sync_id, f"{CLAIMS}/{name}")
 
     def folder(self, table: TableName) -> str:
         return f"{self.base}/{table.schema}.{table.table}.load_{self._loads.get(table, 0)}"
