@@ -48,10 +48,13 @@ def fast_data_text(data: dict, line: bytes) -> bytes | None:
 
 def exact_data_text(line: bytes) -> bytes:
     """The record's `data` as JSON text with every number exactly as it arrived (for `_airbyte_data`)."""
-    data = loads_verbatim(line)["record"]["data"]
-    if SURROGATE_ESCAPE.search(line):
-        data = without_lone_surrogates(data)
-    return dumps_verbatim(data).encode()
+    return exact_text(loads_verbatim(line)["record"]["data"], bool(SURROGATE_ESCAPE.search(line)))
+
+
+def exact_text(data: Any, surrogates: bool) -> bytes:
+    """JSON text of what ``loads_verbatim`` read, numbers as they arrived; ``surrogates``: the text may escape half
+    a surrogate pair, which no UTF-8 text can hold: it becomes U+FFFD."""
+    return dumps_verbatim(without_lone_surrogates(data) if surrogates else data).encode()
 # orjson refuses a lone surrogate escape; the json module reads it. Pairs match too, harmlessly.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 

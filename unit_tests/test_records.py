@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from destination_databricks.jsontext import dumps_exact
 from destination_databricks.records.avro_schema import stream_avro_schema
 from destination_databricks.records.batch import BatchBuilder, Layout, utf8_array
 from destination_databricks.records.buffer import BufferPool, StreamBuffer
@@ -20,7 +21,7 @@ def build(columns, records):
     builder = BatchBuilder(columns)
     buffer = StreamBuffer(builder.layout)
     for record in records:
-        buffer.add(record, 1_700_000_000_000, 10)
+        buffer.add(dumps_exact(record).encode(), 1_700_000_000_000, 10)  # NaN as NaN, integers past 64 bits whole
     return builder.build(buffer).to_pylist()
 
 
@@ -73,9 +74,9 @@ def test_meta_keeps_the_sources_changes_and_names_the_sync_and_generation():
     builder = BatchBuilder(columns)
     buffer = StreamBuffer(builder.layout)
     source = [{"field": "i", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}]
-    buffer.add({"i": None}, 1_700_000_000_000, 10, changes=source)
-    buffer.add({"i": "x"}, 1_700_000_000_000, 10, changes=[{"field": "j", "change": "TRUNCATED"}])
-    buffer.add({"i": 3}, 1_700_000_000_000, 10)
+    buffer.add(b'{"i":null}', 1_700_000_000_000, 10, changes=source)
+    buffer.add(b'{"i":"x"}', 1_700_000_000_000, 10, changes=[{"field": "j", "change": "TRUNCATED"}])
+    buffer.add(b'{"i":3}', 1_700_000_000_000, 10)
     rows = builder.build(buffer, generation_id=4, sync_id=99).to_pylist()
     assert [json.loads(r["_airbyte_meta"]) for r in rows] == [
         {"sync_id": 99, "changes": source},
@@ -162,31 +163,37 @@ def test_new_table_takes_the_proposed_columns():
 
 def test_buffer_pool_tracks_bytes_and_fullness():
     pool = BufferPool(budget_bytes=100, stream_batch_bytes=60, stream_batch_rows=3, layout_of=lambda key: NO_COLUMNS)
-    assert pool.add("a", {"x": 1}, 1, 30) is False
-    assert pool.add("b", {"x": 1}, 1, 50) is False
+    assert pool.add("a", b'{"x":1}', 1, 30) is False
+    assert pool.add("b", b'{"x":1}', 1, 50) is False
     a = pool.buffers["a"]
     assert not pool.full(a) and not pool.over_budget()
-    assert pool.add("a", {"x": 2}, 2, 30) is True
+    assert pool.add("a", b'{"x":2}', 2, 30) is True
     assert pool.total == 110 and pool.over_budget() and pool.to_evict() == ["a"] and pool.full(a)
     taken = pool.take("a")
     assert len(taken) == 2 and pool.total == 50 and "a" not in pool.buffers
 
 
-def test_buffer_keeps_verbatim_json_for_exactly_parsed_records():
-    pool = BufferPool(10**6, 10**6, 10**6, layout_of=lambda key: NO_COLUMNS)
-    pool.add("s", {"big": 2**70}, 1, 10, verbatim=b'{"big":1180591620717411303424}')
-    pool.add("s", {"n": math.nan}, 1, 10, verbatim=b'{"n":NaN}')
-    pool.add("s", {"plain": 1, "big": 2**70}, 1, 10)
-    buffer = pool.buffers["s"]
-    texts = utf8_array(buffer.data, buffer.data_ends, len(buffer)).to_pylist()
-    assert texts == ['{"big":1180591620717411303424}', '{"n":NaN}', '{"plain":1,"big":1180591620717411303424}']
+def test_a_batch_reads_its_records_from_their_texts_which_stay_as_they_came():
+    """Integers past 64 bits and NaN (beyond orjson) are read by the exact parser; `_airbyte_data` is the text as it
+    was buffered, byte for byte (escapes and spacing included), but for half a surrogate pair."""
+    columns = columns_for(big={"type": "number"}, n={"type": "number"}, s={"type": "string"})
+    builder = BatchBuilder(columns)
+    buffer = StreamBuffer(builder.layout)
+    texts = [b'{"big":1180591620717411303424}', b'{"n":NaN}', rb'{"s":"caf\u00e9", "big": 1.10}', rb'{"s":"\ud800"}']
+    for text in texts:
+        buffer.add(text, 1_700_000_000_000, 10)
+    rows = builder.build(buffer).to_pylist()
+    # (half a surrogate pair is U+FFFD there too: no UTF-8 text can hold it, and JSON readers differ on the escape)
+    assert [r["_airbyte_data"].encode() for r in rows] == texts[:3] + ['{"s":"\ufffd"}'.encode()]
+    assert rows[0]["big"] == 1.1805916207174113e21 and math.isnan(rows[1]["n"])
+    assert (rows[2]["s"], rows[2]["big"], rows[3]["s"]) == ("café", 1.1, "\ufffd")
 
 
 def test_eviction_brings_the_pool_down_to_half_its_budget_largest_first():
     pool = BufferPool(budget_bytes=100, stream_batch_bytes=10**6, stream_batch_rows=10**6,
                       layout_of=lambda key: NO_COLUMNS)
     for key, size in [("a", 10), ("b", 40), ("c", 30), ("d", 25)]:
-        pool.add(key, {}, 1, size)
+        pool.add(key, b"{}", 1, size)
     assert pool.over_budget() and pool.to_evict() == ["b", "c"]
 
 

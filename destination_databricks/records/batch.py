@@ -11,16 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..jsontext import dumps_bytes
 from ..naming import AIRBYTE_COLUMNS
-from . import types
+from . import reading, types
 from .buffer import Layout, StreamBuffer
 from .columns import Column, file_schema
-from .convert import finer_than_microseconds, json_texts, utf8_array
+from .convert import finer_than_microseconds, json_texts, utf8_array, utf8_list
+from .meta import NULLED, TRUNCATED, Marks, meta_array
 from .types import TIMESTAMP_TYPE
 
 
@@ -74,49 +73,64 @@ class BatchBuilder:
             key.nested if key else (),
         )
 
-    def build(self, buffer: StreamBuffer, generation_id: int | None = None, sync_id: int | None = None) -> pa.RecordBatch:
-        """The buffered records as one batch; ``buffer`` was laid out by this builder's ``layout``."""
+    def build(self, buffer: StreamBuffer, generation_id: int | None = None, sync_id: int | None = None,
+              prefix: bytes | None = None) -> pa.RecordBatch:
+        """The buffered records as one batch; ``buffer`` was laid out by this builder's ``layout`` (``prefix``: how
+        the stream's record lines begin, for a text that must be read again from its line: reading.py)."""
+        with reading.no_collector():
+            return self._build(buffer, generation_id, sync_id, prefix)
+
+    def _build(self, buffer: StreamBuffer, generation_id: int | None, sync_id: int | None,
+               prefix: bytes | None) -> pa.RecordBatch:
         n = len(buffer)
+        got = reading.read(buffer, prefix)
+        datas = got.datas
+        keys = reading.require(datas, self.layout) if self.layout.required or self.layout.key_paths else None
         emitted_ms = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(buffer.emitted_at)])
         arrays = {AIRBYTE_COLUMNS[0]: new_ids(n),
                   AIRBYTE_COLUMNS[1]: pc.multiply(emitted_ms, 1000).cast(TIMESTAMP_TYPE),
-                  AIRBYTE_COLUMNS[2]: utf8_array(buffer.data, buffer.data_ends, n),
+                  AIRBYTE_COLUMNS[2]: _data_texts(buffer, got, n),
                   AIRBYTE_COLUMNS[4]: pa.repeat(pa.scalar(generation_id, pa.int64()), n)}
-        ours: dict[int, list[dict]] = {}  # row → the changes made to its values (nulled, truncated)
-        scalars = zip(*buffer.rows)
-        texts = iter(buffer.json)
+        ours = Marks()  # the changes made to values (nulled, truncated)
+        scalars = iter(reading.scalar_columns(datas, self.layout.scalar_keys))
         for column in self.columns:
             if column.kind == "key":  # the nested primary key parts, as one JSON text per row
-                arrays[column.name] = utf8_array(*buffer.key, n)
+                arrays[column.name] = utf8_list(keys or [])
             elif column.key is None:
                 arrays[column.name] = pa.nulls(n, column.type)
             elif column.kind == "json":
-                arrays[column.name] = json_texts(*next(texts), n)
+                arrays[column.name] = json_texts(*reading.json_column(datas, column.key), n)
             else:
-                arrays[column.name] = _typed(column, next(scalars, ()), n, ours)  # () when the buffer is empty
+                arrays[column.name] = _typed(column, next(scalars), n, ours)
         if self.key is not None:
             for name in self.key.columns:  # a key part that did not fit its column would merge with other keyless rows
                 if arrays[name].null_count:
                     first = next(i for i, valid in enumerate(arrays[name].is_valid().to_pylist()) if not valid)
                     raise KeyMisfit(name, str(self.schema.field(name).type), first)
-        arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, buffer.changes, ours)
+        source = {**buffer.changes, **got.changes} if got.changes else buffer.changes
+        arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, source, ours)
         return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
 
 
-def _typed(column: Column, values: Sequence, n: int, ours: dict[int, list[dict]]) -> pa.Array:
-    """One typed column of a batch; each value that did not fit is noted in ``ours`` as NULLED, each timestamp
+def _data_texts(buffer: StreamBuffer, got: reading.Read, n: int) -> pa.Array:
+    """`_airbyte_data`: the texts as buffered (no copy), unless some were read again from their lines."""
+    if not got.texts:
+        return utf8_array(buffer.data, buffer.data_ends, n)
+    view, ends = memoryview(buffer.data), buffer.data_ends
+    return utf8_list([got.texts.get(row) or bytes(view[ends[row]:ends[row + 1]]) for row in range(n)])
+
+
+def _typed(column: Column, values: Sequence, n: int, ours: Marks) -> pa.Array:
+    """One typed column of a batch; the values that did not fit are marked in ``ours`` as NULLED, the timestamps
     finer than a microsecond as TRUNCATED (the value is whole in `_airbyte_data` either way)."""
     array = types.column_array(column.kind, column.type, values)
+    key = column.key or column.name
     if array.null_count and array.null_count != values.count(None):  # a value was there, and did not fit
         given = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-        for row in np.flatnonzero(given & array.is_null().to_numpy(zero_copy_only=False)):
-            ours.setdefault(int(row), []).append(
-                {"field": column.key, "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"})
+        ours.mark(given & array.is_null().to_numpy(zero_copy_only=False), key, NULLED)
     if column.kind == "timestamp" and n:
         finer = pc.and_(finer_than_microseconds(values), array.is_valid())
-        for row in np.flatnonzero(finer.to_numpy(zero_copy_only=False)):
-            ours.setdefault(int(row), []).append(
-                {"field": column.key, "change": "TRUNCATED", "reason": "DESTINATION_FIELD_SIZE_LIMITATION"})
+        ours.mark(finer.to_numpy(zero_copy_only=False), key, TRUNCATED)
     return array
 
 
@@ -133,20 +147,3 @@ class KeyMisfit(ValueError):
     def __init__(self, column: str, column_type: str, row: int):
         super().__init__(column)
         self.column, self.column_type, self.row = column, column_type, row
-
-
-def meta_array(n: int, sync_id: int | None, source: dict[int, list], ours: dict[int, list[dict]]) -> pa.Array:
-    """`_airbyte_meta` of each row: the sync and the changes made to the record, the source's (its
-    `meta.changes`) and ours (a value nulled because it did not fit its column, or truncated; whole in
-    `_airbyte_data`)."""
-    head = {"sync_id": sync_id} if sync_id is not None else {}
-    plain = orjson.dumps({**head, "changes": []}).decode()
-    if not source and not ours:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
-        text = plain.encode()
-        offsets = np.arange(0, len(text) * (n + 1), len(text), dtype=np.int32)
-        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text * n))
-    texts = [plain] * n
-    for row in source.keys() | ours.keys():
-        changes = list(source.get(row, ())) + ours.get(row, [])
-        texts[row] = dumps_bytes({**head, "changes": changes}).decode()
-    return pa.array(texts, pa.string())

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -83,7 +84,7 @@ def floating(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
     inferred = _inferred(values)
     # Arrow's inference reads true as 1.0 once a float came first: booleans take the strict path.
     if inferred is not None and inferred.type in (pa.float64(), pa.int64(), pa.null()) and bool not in set(map(type, values)):
-        doubles = inferred.cast(pa.float64())
+        doubles = inferred.cast(pa.float64(), safe=False)  # an integer past 2^53: its nearest double, as float() reads it
     else:
         kept = [v if v.__class__ is float or v.__class__ is int else
                 float(v) if v.__class__ is str and _NUMBER_TEXT.fullmatch(v) else None for v in values]
@@ -129,8 +130,16 @@ def utf8_array(texts: bytes | bytearray, offsets: array, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(texts)])
 
 
+def utf8_list(texts: list[bytes]) -> pa.Array:
+    """Strings from UTF-8 texts, as one buffer (``pa.array`` of bytes objects would check and copy each)."""
+    n = len(texts)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int32, count=n), out=offsets[1:])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b"".join(texts)))
+
+
 def json_texts(texts: bytearray, offsets: array, n: int) -> pa.Array:
-    """JSON columns arrive as texts from the buffer (records/buffer.py); JSON null (or absent) is SQL NULL."""
+    """A JSON column from each record's JSON text of it (records/reading.py); JSON null (or absent) is SQL NULL."""
     values = utf8_array(texts, offsets, n)
     return pc.if_else(pc.equal(values, "null"), _null_string(), values)
 

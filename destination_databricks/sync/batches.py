@@ -1,22 +1,23 @@
 """Records of each stream buffered, built into Arrow batches and staged as files on a background thread."""
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+import orjson
 import pyarrow as pa
 
 from ..backends.base import Loader
 from ..bounded import BoundedExecutor
 from ..catalog import StreamPlan
 from ..dedup import Merge, dedup_columns, dedup_properties
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..naming import StreamKey
 from ..records.batch import BatchBuilder, KeyMisfit, PrimaryKey
 from ..records.buffer import BufferPool
 from ..records.columns import file_schema, table_columns
+from ..records.reading import BadRecord, MissingKey
 from ..records.types import canonical
 from ..refresh import Refresh, refresh_of
 from ..settings import Settings
@@ -39,9 +40,12 @@ class StreamState:
     commits_as_it_goes: bool = False
     dedup: bool = False
     claimed: bool = False  # a refresh: this sync claimed its shadow (staging/base.py), before committing into it
-    lines: array = field(default_factory=lambda: array("q"))  # a deduplicated stream's buffered records' input lines
+    prefix: bytes = b""  # how its record lines begin as sources write them, up to the `data` value (sync/loop.py)
 
     def __post_init__(self) -> None:
+        namespace, name = self.plan.key
+        self.prefix = (b'{"type":"RECORD","record":{' + (b'"namespace":%s,' % orjson.dumps(namespace) if namespace else b"")
+                       + b'"stream":' + orjson.dumps(name) + b',"data":')
         self.refresh = refresh_of(self.plan)
         self.commits_as_it_goes = not self.plan.mode.replaces or self.refresh is not None
         self.dedup = self.plan.mode.dedup
@@ -157,14 +161,20 @@ class Batches:
         if stream.plan.key not in self.pool.buffers:
             return
         buffer = self.pool.take(stream.plan.key)
-        lines, stream.lines = stream.lines, array("q")
+        key = stream.plan.key
         try:
-            batch = self.builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id)
+            batch = self.builder(stream).build(buffer, stream.plan.generation_id, stream.plan.sync_id, stream.prefix)
+        except BadRecord as bad:
+            raise InputError(f"Input line {buffer.lines[bad.row]}: {bad.message[:1].lower()}{bad.message[1:]}"
+                             .replace("the record's 'data'", f"the record's 'data' of stream '{key}'")) from None
+        except MissingKey as missing:
+            raise ConfigError(f"Input line {buffer.lines[missing.row]}: a record of stream '{key}' has no value for its "
+                              f"primary key '{'.'.join(missing.path)}' (missing or null), so it cannot be "
+                              "deduplicated.") from None
         except KeyMisfit as misfit:
-            where = f"Input line {lines[misfit.row]}: a" if misfit.row < len(lines) else "A"
-            raise ConfigError(f"{where} record of stream '{stream.plan.key}' has a primary key '{misfit.column}' that "
-                              f"does not fit its column ({misfit.column_type}), so it cannot be deduplicated; the "
-                              "value is in _airbyte_data.") from None
+            raise ConfigError(f"Input line {buffer.lines[misfit.row]}: a record of stream '{key}' has a primary key "
+                              f"'{misfit.column}' that does not fit its column ({misfit.column_type}), so it cannot be "
+                              "deduplicated; the value is in _airbyte_data.") from None
         self.writer.submit(stream, batch)
         stream.staged = stream.received
 

@@ -10,10 +10,9 @@ import orjson
 
 from ..backends.base import Loader
 from ..catalog import StreamPlan
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..messages import IDLE, exact_data_text, fast_data_text, parse_line
 from ..naming import StreamKey
-from ..records.buffer import MissingKey
 from ..refresh import stale_shadows
 from ..settings import Settings
 from ..staging.base import Stager
@@ -60,6 +59,7 @@ class Sync:
 
     def _run(self, lines: Iterable[bytes | None]) -> None:
         rounds = self.rounds
+        routes = {stream.prefix: stream for stream in self.streams.values()}
         number = 0
         for line in lines:
             if line is IDLE:  # the input is quiet: commit if it is time, so STATEs still flow
@@ -69,6 +69,18 @@ class Sync:
                     rounds.poll()
                 continue
             number += 1
+            # A record line as sources write it (compact; `data` right after the stream's name, `emitted_at` last):
+            # its `data` text is cut out as it came and parsed with its batch (records/reading.py), no dict made here.
+            if line.startswith(RECORD_START):
+                cut = line.find(DATA_KEY)
+                stream = routes.get(line[:cut + DATA_KEY_LENGTH]) if cut > 0 else None
+                if stream is not None:
+                    at = line.rfind(EMITTED_KEY)
+                    digits = line[at + EMITTED_KEY_LENGTH:-2]
+                    if at > cut and digits.isdigit() and line.endswith(b"}}"):  # (a cut that is no one value:
+                        # the record is read again from its whole line when its batch is built)
+                        self._text(stream, memoryview(line)[cut + DATA_KEY_LENGTH:at], int(digits), len(line), number)
+                        continue
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
             exact = False
             try:
@@ -111,29 +123,24 @@ class Sync:
             raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
         text = None if exact else fast_data_text(data, line)
         if text is None:  # a number orjson would not write back as it came: the exact parser reads the line
-            if not exact:
-                record = parse_line(line, number, exact=True)[0]["record"]
-                data = record["data"]
             text = exact_data_text(line)
-        emitted_at = record.get("emitted_at")
+        meta = record.get("meta")
+        changes = meta.get("changes") if meta.__class__ is dict else None
+        self._text(stream, text, record.get("emitted_at"), len(line), number,
+                   changes if changes.__class__ is list else None)
+
+    def _text(self, stream: StreamState, text: bytes | memoryview, emitted_at: object, size: int, number: int,
+              changes: list | None = None) -> None:
+        """Buffer one record of ``stream``: its `data` text, exactly as the source sent it."""
         if emitted_at.__class__ is not int or not SECONDS_BELOW <= emitted_at <= LAST_MS:
             emitted_at = _emitted_at(emitted_at)
-        size = len(line)
         stream.received += 1
         key = stream.plan.key
         self.received[key] = stream.received
         self.rounds.received(stream, size)
-        meta = record.get("meta")
-        changes = meta.get("changes") if meta.__class__ is dict else None
-        try:
-            full = self.batches.pool.add(key, data, emitted_at, size, text, changes if changes.__class__ is list else None)
-        except MissingKey as missing:
-            raise ConfigError(f"Input line {number}: a record of stream '{key}' has no value for its primary key "
-                              f"'{'.'.join(missing.path)}' (missing or null), so it cannot be deduplicated.") from None
-        if stream.dedup:  # a key that does not fit its column is found when the batch is built: named by its line
-            stream.lines.append(number)
-        if full:  # a batch may be staged now: a moment to see whether the round in flight is done
-            self.batches.added(stream, full)
+        if self.batches.pool.add(key, text, emitted_at, size, number, changes):
+            # A batch may be staged now: a moment to see whether the round in flight is done.
+            self.batches.added(stream, True)
             self.rounds.poll()
 
     @staticmethod
@@ -151,6 +158,9 @@ class Sync:
             self.statuses[key] = str(status.get("status"))
 
 
+RECORD_START = b'{"type":"RECORD","record":{"'
+DATA_KEY, EMITTED_KEY = b',"data":', b',"emitted_at":'
+DATA_KEY_LENGTH, EMITTED_KEY_LENGTH = len(DATA_KEY), len(EMITTED_KEY)
 # Below this, an emitted_at cannot be milliseconds of a real emit time (1973-03-03): it is seconds, as PyAirbyte's
 # cache path sends them.
 SECONDS_BELOW = 100_000_000_000

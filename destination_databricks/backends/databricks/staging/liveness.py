@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .... import settings
 from ....errors import first_line
@@ -56,23 +56,29 @@ class Heartbeat:
             self._thread.join(timeout=60)
 
 
+def _others(store, own: str) -> Iterator[str]:
+    """The staging folders (paths) of this connector's syncs other than ``own``."""
+    for folder in store.folders(STAGING_ROOT):
+        if folder != own and SYNC_FOLDER.match(folder):
+            yield f"{STAGING_ROOT}/{folder}"
+
+
+def _age(seen: dt.datetime) -> float:
+    return (dt.datetime.now(dt.timezone.utc) - seen).total_seconds()
+
+
 def claimed(store, own: str, path: str) -> bool:
     """Whether the staging of a running sync other than ``own`` holds ``path`` (a claim): its heartbeat is fresh and
     it was not kept at its end; unsure: yes."""
-    now = dt.datetime.now(dt.timezone.utc)
-    limit = stale_after_seconds()
-    for folder in store.folders(STAGING_ROOT):
-        if folder == own or not SYNC_FOLDER.match(folder):
-            continue
-        base = f"{STAGING_ROOT}/{folder}"
+    for base in _others(store, own):
         try:
             if store.modified(f"{base}/{path}") is None or store.modified(f"{base}/{KEPT}") is not None:
                 continue
             seen = store.modified(f"{base}/{HEARTBEAT}")
         except Exception as exc:
-            logger.warning("Could not read the staging of sync %s, so it counts as running: %s", folder, first_line(exc))
+            logger.warning("Could not read the staging %s/, so its sync counts as running: %s", base, first_line(exc))
             return True
-        if seen is not None and (now - seen).total_seconds() <= limit:
+        if seen is not None and _age(seen) <= stale_after_seconds():
             return True
     return False
 
@@ -80,15 +86,11 @@ def claimed(store, own: str, path: str) -> bool:
 def sweep(store, own: str) -> None:
     """Delete each sync folder of ``store`` but ``own`` whose heartbeat is older than the limit, unless kept.
     When unsure, keep: no heartbeat (not ours), or an age that cannot be read (a throttled request, say)."""
-    now = dt.datetime.now(dt.timezone.utc)
     limit = stale_after_seconds()
-    for folder in store.folders(STAGING_ROOT):
-        if folder == own or not SYNC_FOLDER.match(folder):
-            continue
-        path = f"{STAGING_ROOT}/{folder}"
+    for path in _others(store, own):
         try:
             seen = store.modified(f"{path}/{HEARTBEAT}")
-            stale = seen is not None and (now - seen).total_seconds() > limit and store.modified(f"{path}/{KEPT}") is None
+            stale = seen is not None and _age(seen) > limit and store.modified(f"{path}/{KEPT}") is None
         except Exception as exc:
             logger.warning("Could not tell whether staging %s/%s/ is alive, so it is kept: %s", store.where, path,
                            first_line(exc))
