@@ -1,8 +1,11 @@
 """The LOCAL loader's table-level operations that need no sync around them."""
+from concurrent.futures import ThreadPoolExecutor
+
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from destination_databricks.backends.local.loader import DeltaRsLoader
+from destination_databricks.catalog import plan_streams
 from destination_databricks.naming import TableName
 
 
@@ -91,18 +94,63 @@ def test_two_first_loads_of_a_deduplicated_table_at_once_never_double_a_key(tmp_
         assert sorted(r["id"] for r in rows) == list(range(100)) and {r["u"] for r in rows} == set(range(1000, 1100))
 
 
-def test_a_local_claim_counts_while_its_sync_holds_its_lock(tmp_path):
+def test_local_marks_count_while_their_sync_holds_its_lock(tmp_path):
     from destination_databricks.backends.local.staging import LocalStager
     from destination_databricks.staging.filename import FileNamer
 
     mine, other = (LocalStager(str(tmp_path), sync, FileNamer("part_{part_number}", sync)) for sync in ("a", "b"))
     mine.start()
     other.start()
-    assert not mine.claimed_by_others("default._airbyte_tmp_g2_t")
-    other.claim("default._airbyte_tmp_g2_t")
-    assert mine.claimed_by_others("default._airbyte_tmp_g2_t") and not other.claimed_by_others("default._airbyte_tmp_g2_t")
-    assert not mine.claimed_by_others("default._airbyte_tmp_g2_u")
+    assert mine.marked_by_others("claims") == set()
+    other.mark("claims", ["default._airbyte_tmp_g2_t"])
+    other.mark("drops", ["default._airbyte_tmp_g2_t"])
+    assert mine.marked_by_others("claims") == {"default._airbyte_tmp_g2_t"} == mine.marked_by_others("drops")
+    assert other.marked_by_others("claims") == set()
+    other.unmark("drops")
+    assert mine.marked_by_others("drops") == set()
     other.keep()
-    other.close()  # it ended (its staging kept): its claim no longer counts
-    assert not mine.claimed_by_others("default._airbyte_tmp_g2_t")
+    other.close()  # it ended (its staging kept): its marks no longer count
+    assert mine.marked_by_others("claims") == set()
     mine.purge()
+
+
+def test_an_attempt_claiming_a_shadow_waits_while_another_drops_it_and_a_drop_spares_a_claimed_one(tmp_path):
+    """The marks' protocol (sync/shadows.py) between two running syncs, each with its own staging."""
+    import threading
+    import time
+
+    from destination_databricks.backends.local.staging import LocalStager
+    from destination_databricks.staging.filename import FileNamer
+    from destination_databricks.sync.batches import StreamState
+    from destination_databricks.sync.shadows import ShadowMarks
+
+    plans = plan_streams([{"stream": {"name": "t", "json_schema": {"type": "object", "properties": {}}},
+                           "destination_sync_mode": "append", "generation_id": 2, "minimum_generation_id": 2}],
+                         "default")
+    (plan,) = plans.values()
+    loader = DeltaRsLoader(str(tmp_path), "sync", {"default"})
+    a, b = (LocalStager(str(tmp_path), sync, FileNamer("part_{part_number}", sync)) for sync in ("a", "b"))
+    a.start()
+    b.start()
+    shadow = TableName("default", "_airbyte_tmp_g2_t")
+    _generation(loader.location(shadow), [1], 2)
+    a.mark("drops", ["default._airbyte_tmp_g2_t"])  # a is dropping it
+    claimed = threading.Event()
+    waited: list[float] = []
+
+    def claim():
+        started = time.monotonic()
+        ShadowMarks(b, loader).claim([StreamState(plan)])
+        waited.append(time.monotonic() - started)
+        claimed.set()
+
+    threading.Thread(target=claim).start()
+    assert not claimed.wait(1.0), "the claim did not wait for the drop"
+    a.unmark("drops")
+    assert claimed.wait(5) and waited[0] >= 1.0
+    ShadowMarks(a, loader).drop([shadow], ThreadPoolExecutor(1))
+    assert loader.table_schema(shadow) is not None, "dropped while b claims it"
+    b.purge()
+    ShadowMarks(a, loader).drop([shadow], ThreadPoolExecutor(1))
+    assert loader.table_schema(shadow) is None
+    a.purge()

@@ -175,7 +175,7 @@ class Timed(FilesApiLike):
         return self.times.get(path) if path in self.objects else None
 
 
-def test_a_claim_counts_while_its_sync_runs_and_not_once_it_ended_or_kept_its_staging():
+def test_marks_count_while_their_sync_runs_and_not_once_it_ended_or_kept_its_staging():
     import datetime as dt
 
     store = Timed()
@@ -186,15 +186,18 @@ def test_a_claim_counts_while_its_sync_runs_and_not_once_it_ended_or_kept_its_st
     other.start()
     mine._wait_alive()
     other._wait_alive()
-    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
-    other.claim("s._airbyte_tmp_g2_t")
-    assert mine.claimed_by_others("s._airbyte_tmp_g2_t")
-    assert not mine.claimed_by_others("s._airbyte_tmp_g2_u") and not other.claimed_by_others("s._airbyte_tmp_g2_t")
+    assert mine.marked_by_others("claims") == set()
+    other.mark("claims", ["s._airbyte_tmp_g2_t", "s._airbyte_tmp_g2_u"])
+    other.mark("drops", ["s._airbyte_tmp_g2_t"])
+    assert mine.marked_by_others("claims") == {"s._airbyte_tmp_g2_t", "s._airbyte_tmp_g2_u"}
+    assert mine.marked_by_others("drops") == {"s._airbyte_tmp_g2_t"} and other.marked_by_others("claims") == set()
+    other.unmark("drops")
+    assert mine.marked_by_others("drops") == set()
     heartbeat = f"_airbyte_staging/{other_id}/_airbyte_sync_alive"
     store.times[heartbeat] = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)  # a dead sync's
-    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    assert mine.marked_by_others("claims") == set()
     store.times[heartbeat] = dt.datetime.now(dt.timezone.utc)
     other.keep()  # it ended, keeping its staging
-    assert not mine.claimed_by_others("s._airbyte_tmp_g2_t")
+    assert mine.marked_by_others("claims") == set()
     other.close()
     mine.purge()

@@ -42,6 +42,11 @@ class StagedTable:
     format: StagedFormat
 
 
+# Marks syncs leave on a refresh's shadow (sync/rounds.py): CLAIM, it commits into the shadow (before its first
+# commit, until it ends); DROP, it is deciding whether to drop the shadow and doing so.
+CLAIM, DROP = "claims", "drops"
+
+
 class Stager(Protocol):
     """One sync's staging. The backend drives the lifecycle: ``start`` before the first write; at the end
     ``purge`` (purge_staging_data on) or ``keep`` then ``close`` (off), whatever happened in between."""
@@ -58,12 +63,15 @@ class Stager(Protocol):
     def loaded(self, staged: StagedTable) -> None:
         """``staged`` is committed to its table (its files may go)."""
 
-    def claim(self, name: str) -> None:
-        """This sync commits into the connector's table ``name`` (a refresh's shadow): while it runs, another sync
-        that is done with the table leaves it in place (``claimed_by_others``)."""
+    def mark(self, kind: str, names: list[str]) -> None:
+        """Leave marks of ``kind`` (CLAIM, DROP) on the connector's tables ``names`` (refreshes' shadows) in this
+        sync's staging, where other running syncs see them (``marked_by_others``) until ``unmark`` or the end."""
 
-    def claimed_by_others(self, name: str) -> bool:
-        """Whether another running sync claims ``name`` (unsure: yes)."""
+    def unmark(self, kind: str) -> None:
+        """Take this sync's marks of ``kind`` away."""
+
+    def marked_by_others(self, kind: str) -> set[str] | None:
+        """The names other running syncs have marks of ``kind`` on; None: unsure (a staging could not be read)."""
 
     def purge(self) -> None:
         """Remove everything this sync staged, and release the staging."""

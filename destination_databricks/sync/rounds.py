@@ -25,6 +25,7 @@ from ..refresh import into_shadow
 from ..settings import Settings
 from ..staging.base import Stager
 from .batches import Batches, StreamState
+from .shadows import ShadowMarks
 
 logger = logging.getLogger("airbyte")
 Committed = list[tuple[TableName, int, SyncMode]]  # per stream loaded in a round: its table, rows added, mode
@@ -38,10 +39,6 @@ class AfterCommit(Protocol):
 
     def close(self) -> None:
         """The sync's end: everything is committed and every STATE released."""
-
-
-def _claim(shadow: TableName) -> str:
-    return f"{shadow.schema}.{shadow.table}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,7 @@ class CommitRounds:
                                       or settings.commit_bytes, settings.commit_bytes)
         self.last_commit = time.monotonic()
         self.last_commit_took = 0.0
+        self.shadows = ShadowMarks(stager, loader)
         self._round: list[_Load] = []  # the round in flight: its loads run while the input goes on
         self._round_started = 0.0
         # Loads of different tables are independent; a loader that allows it runs several at once (delta-rs
@@ -176,11 +174,9 @@ class CommitRounds:
         files belong to the next round."""
         loads: list[_Load] = []
         try:
+            self.shadows.claim(streams)  # (refreshes: before their first commit into their shadows)
             for stream in streams:
                 self.batches.flush(stream)
-                if stream.refresh is not None and not stream.claimed:  # before its first commit into the shadow
-                    self.stager.claim(_claim(stream.refresh.shadow))
-                    stream.claimed = True
                 sealing = self.batches.writer.seal(stream, self.batches.builder(stream).schema)
                 future = self._loads.submit(self._load_sealed, stream, sealing)
                 loads.append(_Load(stream, stream.staged, future))
@@ -250,19 +246,10 @@ class CommitRounds:
     def _drop_shadows(self, streams: list[StreamState]) -> None:
         """The swapped refreshes' shadows go, once the STATEs their swaps cover are out (a crash before would
         have the next attempt swap them in again: nothing changes), unless another running sync claims one (an
-        attempt of the same generation still committing into it): the last one out drops it."""
-        shadows = [s.refresh.shadow for s in streams
-                   if s.refresh is not None and self.loader.table_schema(s.refresh.shadow) is not None]
-        claimed = [shadow for shadow in shadows if self.stager.claimed_by_others(_claim(shadow))]
-        for shadow in claimed:
-            logger.info("Leaving %s in place: another running sync commits into it and swaps it in at its end.", shadow)
-        shadows = [shadow for shadow in shadows if shadow not in claimed]
-        for shadow, future in [(shadow, self._loads.submit(self.loader.drop, shadow)) for shadow in shadows]:
-            try:
-                future.result()
-            except Exception as exc:  # everything is committed and acknowledged: the next sync sweeps it
-                logger.warning("The refresh's shadow table %s could not be dropped (%s: %s); the next sync of its "
-                               "table drops it.", shadow, type(exc).__name__, exc)
+        attempt of the same generation still committing into it): the last one out drops it (shadows.py)."""
+        self.shadows.drop([s.refresh.shadow for s in streams
+                           if s.refresh is not None and self.loader.table_schema(s.refresh.shadow) is not None],
+                          self._loads)
 
     def _release(self) -> None:
         for message in self.checkpoints.release():

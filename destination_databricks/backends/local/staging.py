@@ -24,7 +24,7 @@ from ...staging.parquet import write_parquet
 
 logger = logging.getLogger("airbyte")
 STAGING_FOLDER = ".airbyte-staging"
-CLAIMS = "_claims"  # a sync's claims on the connector's tables (staging/base.py), one empty file each
+MARKS = "_marks"  # a sync's marks on the connector's tables (staging/base.py), one empty file each
 
 
 def _held(lock: str, stager: LocalStager) -> bool:
@@ -68,19 +68,25 @@ class LocalStager:
             logger.info("Removed staging left by an earlier, interrupted sync: %s",
                         os.path.basename(lock_path)[: -len(".lock")])
 
-    def claim(self, name: str) -> None:
-        os.makedirs(os.path.join(self.sync_root, CLAIMS), exist_ok=True)
-        with open(os.path.join(self.sync_root, CLAIMS, name), "w"):
-            pass
+    def mark(self, kind: str, names: list[str]) -> None:
+        os.makedirs(os.path.join(self.sync_root, MARKS, kind), exist_ok=True)
+        for name in names:
+            with open(os.path.join(self.sync_root, MARKS, kind, name), "w"):
+                pass
 
-    def claimed_by_others(self, name: str) -> bool:
-        """A claim in the staging of a sync whose lock is held (it runs)."""
+    def unmark(self, kind: str) -> None:
+        shutil.rmtree(os.path.join(self.sync_root, MARKS, kind), ignore_errors=True)
+
+    def marked_by_others(self, kind: str) -> set[str] | None:
+        """Marks in the staging of syncs whose locks are held (they run)."""
+        found: set[str] = set()
         for lock in os.listdir(self.folder_root):
             other = lock[: -len(".lock")]
-            if (lock.endswith(".lock") and other != self.sync_id
-                    and os.path.exists(os.path.join(self.folder_root, other, CLAIMS, name)) and _held(lock, self)):
-                return True
-        return False
+            folder = os.path.join(self.folder_root, other, MARKS, kind)
+            if lock.endswith(".lock") and other != self.sync_id and os.path.isdir(folder) and _held(lock, self):
+                with contextlib.suppress(FileNotFoundError):  # it ended meanwhile
+                    found.update(os.listdir(folder))
+        return found
 
     def folder(self, table: TableName) -> str:
         return os.path.join(self.sync_root, table.schema, table.table)

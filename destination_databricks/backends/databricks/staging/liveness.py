@@ -20,7 +20,7 @@ logger = logging.getLogger("airbyte")
 STAGING_ROOT = "_airbyte_staging"  # every sync's staging lives below this folder of the store
 HEARTBEAT = "_airbyte_sync_alive"
 KEPT = "_airbyte_sync_kept"  # written when purge_staging_data is off: the staging is kept on purpose
-CLAIMS = "_airbyte_claims"  # a sync's claims on the connector's tables (staging/base.py), one empty object each
+MARKS, MARK = "_airbyte_marks", "mark"  # a sync's marks on the connector's tables (staging/base.py): <kind>/<name>/mark
 HEARTBEAT_SECONDS = 60.0
 SYNC_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -67,20 +67,22 @@ def _age(seen: dt.datetime) -> float:
     return (dt.datetime.now(dt.timezone.utc) - seen).total_seconds()
 
 
-def claimed(store, own: str, path: str) -> bool:
-    """Whether the staging of a running sync other than ``own`` holds ``path`` (a claim): its heartbeat is fresh and
-    it was not kept at its end; unsure: yes."""
+def marked(store, own: str, folder: str) -> set[str] | None:
+    """The names under ``folder`` (one folder per mark) in the staging of each running sync other than ``own``:
+    its heartbeat is fresh and it was not kept at its end; None: unsure (a staging could not be read)."""
+    found: set[str] = set()
     for base in _others(store, own):
         try:
-            if store.modified(f"{base}/{path}") is None or store.modified(f"{base}/{KEPT}") is not None:
+            names = store.folders(f"{base}/{folder}")
+            if not names or store.modified(f"{base}/{KEPT}") is not None:
                 continue
             seen = store.modified(f"{base}/{HEARTBEAT}")
         except Exception as exc:
             logger.warning("Could not read the staging %s/, so its sync counts as running: %s", base, first_line(exc))
-            return True
+            return None
         if seen is not None and _age(seen) <= stale_after_seconds():
-            return True
-    return False
+            found.update(names)
+    return found
 
 
 def sweep(store, own: str) -> None:

@@ -26,7 +26,7 @@ from ....errors import ConfigError, ConnectorError, first_line, service_failure
 from ....naming import TableName
 from ....staging.base import StagedFile, StagedFormat, StagedTable, first_id
 from ....staging.filename import FileNamer
-from .liveness import CLAIMS, HEARTBEAT, KEPT, STAGING_ROOT, Heartbeat, claimed, sweep
+from .liveness import HEARTBEAT, KEPT, MARK, MARKS, STAGING_ROOT, Heartbeat, marked, sweep
 
 logger = logging.getLogger("airbyte")
 Body: TypeAlias = bytes | pa.Buffer
@@ -131,12 +131,18 @@ class RemoteStager:
         self._wait_alive()
         self.store.put(f"{self.base}/{KEPT}", b"")
 
-    def claim(self, name: str) -> None:
+    def mark(self, kind: str, names: list[str]) -> None:
         self._wait_alive()
-        self.store.put(f"{self.base}/{CLAIMS}/{name}", b"")
+        puts = [self._uploads.submit(self.store.put, f"{self.base}/{MARKS}/{kind}/{name}/{MARK}", b"", weight=0)
+                for name in names]
+        for put in puts:
+            put.result()
 
-    def claimed_by_others(self, name: str) -> bool:
-        return claimed(self.store, self.sync_id, f"{CLAIMS}/{name}")
+    def unmark(self, kind: str) -> None:
+        self.store.delete_prefix(f"{self.base}/{MARKS}/{kind}")
+
+    def marked_by_others(self, kind: str) -> set[str] | None:
+        return marked(self.store, self.sync_id, f"{MARKS}/{kind}")
 
     def folder(self, table: TableName) -> str:
         return f"{self.base}/{table.schema}.{table.table}.load_{self._loads.get(table, 0)}"
