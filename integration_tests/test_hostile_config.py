@@ -98,6 +98,7 @@ def quick_retries(monkeypatch):
 def test_every_spec_field_with_a_hostile_value_gets_a_clear_answer_and_stays_quoted(kind, request, tmp_path,
                                                                                     quick_retries):
     base, warehouse = _base(kind, request, tmp_path)
+    request.getfixturevalue("monkeypatch").chdir(tmp_path)  # a hostile relative local_path lands here, not in the tree
     destination = DestinationDatabricks()
     logger = logging.getLogger("airbyte")
     unclear = []

@@ -159,3 +159,33 @@ def test_a_vector_search_failure_leaves_the_data_and_states_committed_and_names_
     assert "vs-endpoint was not ONLINE" in error["message"] and "online_timeout_seconds" in error["message"]
     assert [s["stream"]["stream_state"] for s in result.states] == [{"cursor": 1}]
     assert [r["id"] for r in managed.rows("default", "docs")] == [1]
+
+
+def user_agents(warehouse) -> list[tuple[str, str]]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{warehouse['hostname']}:{warehouse['port']}/_local/user_agents", timeout=30) as answer:
+        return [tuple(pair) for pair in json.loads(answer.read())["user_agents"]]
+
+
+def test_every_call_a_sync_makes_to_the_workspace_names_the_connector(warehouse, tmp_path):
+    """SQL (databricks-sql-connector's user_agent_entry), the OAuth token exchange, the Files API and Vector Search
+    (databricks-sdk's product) all carry `destination-databricks/<version>` in their User-Agent."""
+    from destination_databricks import identity
+
+    managed = ManagedDestination(warehouse, oauth=True)
+    before = len(user_agents(warehouse))
+    records = [record("docs", {"id": 1, "title": "red apple", "body": "fruit", "embedding": [1, 0, 0]})]
+    result = sync(managed, tmp_path, catalog(docs_stream()), records, env=FAST, vector_search=vector_config())
+    assert result.returncode == 0, result.stdout[-3000:]
+    seen = user_agents(warehouse)[before:]
+    kinds = {kind for kind, _ in seen}
+    assert {"sql", "oauth", "files", "vector-search"} <= kinds, kinds
+    entry = f"destination-databricks/{identity.version()}"
+    assert identity.version() != "0.0.0"
+    missing = sorted({(kind, agent) for kind, agent in seen if entry not in agent and kind != "oauth"})
+    assert not missing, missing
+    # databricks-sdk's client-credentials token request (oauth.retrieve_token) is a bare requests.post: requests'
+    # own User-Agent, whatever product is set. Should the SDK start naming the product there, this says so.
+    token_requests = {agent for kind, agent in seen if kind == "oauth" and "databricks-sdk" not in agent}
+    assert token_requests and all(agent.startswith("python-requests/") for agent in token_requests), token_requests

@@ -412,6 +412,8 @@ class ThriftHttpServer(ThreadingHTTPServer):
 
     def serve(self, service: WarehouseService, auth, volumes) -> None:
         """Answer requests from now on with these (a reset warehouse hands over fresh ones)."""
+        # For tests: (kind of call, User-Agent) of every request, in order (what a workspace attributes calls by).
+        self.user_agents: list[tuple[str, str]] = []
         self.processor = TCLIService.Processor(service)
         self.service = service
         self.auth = auth  # workspace.Auth
@@ -420,6 +422,19 @@ class ThriftHttpServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def _kind_of_call(path: str) -> str:
+    """What a request is, as the User-Agent record groups them: sql, oauth, discovery, files, vector-search, api."""
+    if path.startswith("/oidc/"):
+        return "oauth"
+    if path.startswith("/.well-known/"):
+        return "discovery"
+    if path.startswith("/api/2.0/fs/"):
+        return "files"
+    if path.startswith("/api/2.0/vector-search/"):
+        return "vector-search"
+    return "api" if path.startswith("/api/") else "sql"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -445,6 +460,8 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         path = urlsplit(self.path).path
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not path.startswith("/_local/"):
+            server.user_agents.append((_kind_of_call(path), self.headers.get("User-Agent") or ""))
         # Discovery answers name the host the client called, as a workspace does (a proxy in between stays in between).
         called = f"http://{self.headers['Host']}" if self.headers.get("Host") else server.base_url
         if self.command == "GET" and path == "/.well-known/databricks-config":
@@ -461,6 +478,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, server.service.stats())
         if self.command == "GET" and path == "/_local/statements":  # for tests: every statement's text, in order
             return self._json(200, {"statements": list(server.service.statements)})
+        if self.command == "GET" and path == "/_local/user_agents":  # for tests: [[kind of call, User-Agent], …]
+            return self._json(200, {"user_agents": list(server.user_agents)})
         if self.command == "GET" and path == "/_local/timeline":  # for benchmarks: when each statement ran
             return self._json(200, {"timeline": list(server.service.timeline)})
         if self.command == "POST" and path == "/_local/gate":  # for tests: {"match": text, "at_once": n, "seconds": s}

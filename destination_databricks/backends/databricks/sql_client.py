@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ... import identity
 from ...config import DatabricksConnection
 from ...errors import ConfigError, SystemFailure, TransientFailure, first_line, gave_up_on_the_network, service_failure, shown
 from ...retries import RetryBudget, retrying
@@ -144,6 +145,7 @@ class SqlClient:
         kwargs = dict(
             server_hostname=c.hostname.removeprefix("https://").removeprefix("http://"),
             http_path=c.http_path, _port=int(c.port), enable_telemetry=False, **self.signin.sql_credentials(),
+            user_agent_entry=identity.user_agent_entry(),
             _retry_stop_after_attempts_count=self.retry.driver_attempts,
             _retry_stop_after_attempts_duration=self.retry.driver_seconds,
             _retry_delay_max=self.retry.driver_delay_max,

@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any
 
+from ... import identity
 from ...config import DatabricksConnection
 from ...errors import ConfigError, shown
 from ...retries import RetryBudget, retrying
@@ -31,7 +32,10 @@ class SignIn:
         self._lock = threading.Lock()
 
     def _new_config(self):
+        from databricks.sdk import useragent
         from databricks.sdk.core import Config
+
+        useragent.with_product(identity.PRODUCT, identity.version())  # before the Config's first (discovery) calls
 
         c = self.connection
         credentials: dict[str, Any] = (
