@@ -83,23 +83,21 @@ class BatchBuilder:
     def _build(self, buffer: StreamBuffer, generation_id: int | None, sync_id: int | None,
                prefix: bytes | None) -> pa.RecordBatch:
         n = len(buffer)
-        got = reading.read(buffer, prefix)
-        datas = got.datas
-        keys = reading.require(datas, self.layout) if self.layout.required or self.layout.key_paths else None
+        got = reading.columns(buffer, self.layout, prefix)
         emitted_ms = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(buffer.emitted_at)])
         arrays = {AIRBYTE_COLUMNS[0]: new_ids(n),
                   AIRBYTE_COLUMNS[1]: pc.multiply(emitted_ms, 1000).cast(TIMESTAMP_TYPE),
                   AIRBYTE_COLUMNS[2]: _data_texts(buffer, got, n),
                   AIRBYTE_COLUMNS[4]: pa.repeat(pa.scalar(generation_id, pa.int64()), n)}
         ours = Marks()  # the changes made to values (nulled, truncated)
-        scalars = iter(reading.scalar_columns(datas, self.layout.scalar_keys))
+        scalars, texts = iter(got.scalars), iter(got.json)
         for column in self.columns:
             if column.kind == "key":  # the nested primary key parts, as one JSON text per row
-                arrays[column.name] = utf8_list(keys or [])
+                arrays[column.name] = utf8_list(got.keys or [])
             elif column.key is None:
                 arrays[column.name] = pa.nulls(n, column.type)
             elif column.kind == "json":
-                arrays[column.name] = json_texts(*reading.json_column(datas, column.key), n)
+                arrays[column.name] = json_texts(*next(texts), n)
             else:
                 arrays[column.name] = _typed(column, next(scalars), n, ours)
         if self.key is not None:
@@ -112,7 +110,7 @@ class BatchBuilder:
         return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
 
 
-def _data_texts(buffer: StreamBuffer, got: reading.Read, n: int) -> pa.Array:
+def _data_texts(buffer: StreamBuffer, got: reading.Columns, n: int) -> pa.Array:
     """`_airbyte_data`: the texts as buffered (no copy), unless some were read again from their lines."""
     if not got.texts:
         return utf8_array(buffer.data, buffer.data_ends, n)

@@ -60,33 +60,55 @@ class MissingKey(ValueError):
 
 
 @dataclass
-class Read:
-    """A batch's records as values: ``datas`` (one dict each) and the `data` texts that had to change (row → text:
-    the record was read again from its whole line); ``changes``: the source's `meta.changes` found then."""
+class Columns:
+    """A batch's values, column by column: the scalar columns' values and the JSON columns' texts (in the
+    layout's order), the `_airbyte_key` texts, and the `data` texts that had to change (row → text: the record was
+    read again from its whole line, or held half a surrogate pair) with the source's `meta.changes` found then."""
 
-    datas: list[dict]
+    scalars: list[list]
+    json: list[tuple[bytearray, array]]
+    keys: list[bytes] | None
     texts: dict[int, bytes] = field(default_factory=dict)
     changes: dict[int, list] = field(default_factory=dict)
 
 
-def read(buffer: StreamBuffer, prefix: bytes | None = None) -> Read:
-    """Parse the buffer's records (``prefix``: how the stream's record lines begin, to rebuild one)."""
+CHUNK = 1024  # records parsed at a time: their dicts live only until their values are read (a batch holds ~7,000)
+
+
+def columns(buffer: StreamBuffer, layout: Layout, prefix: bytes | None = None) -> Columns:
+    """Parse the buffer's records, a chunk at a time, into the layout's columns (``prefix``: how the stream's record
+    lines begin, to rebuild one)."""
+    out = Columns([[] for _ in layout.scalar_keys], [(bytearray(), array("i", [0])) for _ in layout.json_keys],
+                  [] if layout.key_paths else None)
+    wide = _wide(buffer.data)  # one look at the whole buffer; records are looked at only where it found something
+    for start in range(0, len(buffer), CHUNK):
+        datas = read(buffer, prefix, start, min(start + CHUNK, len(buffer)), out, wide)
+        keys = require(datas, layout, start)
+        if out.keys is not None and keys is not None:
+            out.keys += keys
+        for values, found in zip(out.scalars, scalar_columns(datas, layout.scalar_keys)):
+            values += found
+        for (texts, ends), key in zip(out.json, layout.json_keys):
+            json_column(datas, key, texts, ends)
+    return out
+
+
+def read(buffer: StreamBuffer, prefix: bytes | None, start: int, stop: int, out: Columns, wide: bool) -> list[dict]:
+    """Rows ``start`` to ``stop`` of the buffer, parsed (``wide``: the buffer may hold integers orjson reads as
+    doubles)."""
     view = memoryview(buffer.data)
-    texts = [view[a:b] for a, b in pairwise(buffer.data_ends)]
+    texts = [view[a:b] for a, b in pairwise(buffer.data_ends[start:stop + 1])]
     try:
         datas = list(map(orjson.loads, texts))
     except orjson.JSONDecodeError:  # NaN, 1e400, a lone surrogate escape, a cut that is no one value
-        datas = []
-    result = Read(datas)
-    if len(datas) != len(texts):
-        result.datas = [_one(result, row, text, buffer, prefix) for row, text in enumerate(texts)]
-    else:  # orjson read integers past 64 bits as doubles: their records are read again, exactly
-        for row in _wide_integers(buffer.data, texts):
-            result.datas[row] = loads_exact(bytes(texts[row]))
-    for row, data in enumerate(result.datas):
+        datas = [_one(out, start + i, text, buffer, prefix) for i, text in enumerate(texts)]
+    else:
+        for i in (i for i, text in enumerate(texts) if _wide(text)) if wide else ():
+            datas[i] = loads_exact(bytes(texts[i]))  # integers past 64 bits: read again, exactly
+    for i, data in enumerate(datas):
         if data.__class__ is not dict:
-            raise BadRecord(row, "the record's 'data' is not an object.")
-    return result
+            raise BadRecord(start + i, "the record's 'data' is not an object.")
+    return datas
 
 
 # Where an integer literal orjson reads as a double may be: 20 digits or more (past 2^64 - 1), or a minus sign and
@@ -98,17 +120,11 @@ _WIDE, _WIDE_NEGATIVE = b"N" + b"0" * 20, b"N-" + b"0" * 19
 
 
 def _wide(text: bytes | bytearray | memoryview) -> bool:
-    marked = bytes(text).translate(_MARKS, _SPACE)
+    marked = (text.tobytes() if isinstance(text, memoryview) else text).translate(_MARKS, _SPACE)
     return _WIDE in marked or _WIDE_NEGATIVE in marked
 
 
-def _wide_integers(data: bytearray, texts: list[memoryview]) -> list[int]:
-    """The rows whose text may hold an integer that orjson reads inexactly: one pass over the whole buffer, then,
-    only where it found one, a look at each record."""
-    return [row for row, text in enumerate(texts) if _wide(text)] if _wide(data) else []
-
-
-def _one(result: Read, row: int, text: memoryview, buffer: StreamBuffer, prefix: bytes | None) -> Any:
+def _one(result: Columns, row: int, text: memoryview, buffer: StreamBuffer, prefix: bytes | None) -> Any:
     try:
         data = orjson.loads(text)
         return loads_exact(bytes(text)) if _wide(text) else data
@@ -153,15 +169,16 @@ def _at(data: dict, path: tuple[str, ...], row: int) -> Any:
     return value
 
 
-def require(datas: list[dict], layout: Layout) -> list[bytes] | None:
-    """Check a deduplicated stream's key parts are there; the nested ones' JSON text per record, if any."""
+def require(datas: list[dict], layout: Layout, start: int = 0) -> list[bytes] | None:
+    """Check a deduplicated stream's key parts are there (rows from ``start``); the nested ones' JSON text per
+    record, if any."""
     for name in layout.required:
         values = [d.get(name) for d in datas]
         if None in values:
-            raise MissingKey((name,), values.index(None))
+            raise MissingKey((name,), start + values.index(None))
     if not layout.key_paths:
         return None
-    return [dumps_bytes([_at(d, path, row) for path in layout.key_paths]) for row, d in enumerate(datas)]
+    return [dumps_bytes([_at(d, path, start + row) for path in layout.key_paths]) for row, d in enumerate(datas)]
 
 
 def scalar_columns(datas: list[dict], keys: tuple[str, ...]) -> list[tuple]:
@@ -174,11 +191,10 @@ def scalar_columns(datas: list[dict], keys: tuple[str, ...]) -> list[tuple]:
     return list(zip(*[tuple(map(d.get, keys)) for d in datas]))
 
 
-def json_column(datas: list[dict], key: str) -> tuple[bytearray, array]:
-    """Each record's value of ``key`` as JSON text (`null` when absent): the texts back to back, and their Arrow
-    offsets. orjson's bytes each hold a 4 KiB allocation, so they are joined a few hundred at a time."""
+def json_column(datas: list[dict], key: str, texts: bytearray, ends: array) -> None:
+    """Append each record's value of ``key`` as JSON text (`null` when absent) to ``texts``, and its Arrow offset
+    to ``ends``. orjson's bytes each hold a 4 KiB allocation, so they are joined a few hundred at a time."""
     dumps = orjson.dumps
-    texts, ends = bytearray(), array("i", [0])
     for start in range(0, len(datas), _CHUNK):
         chunk = datas[start:start + _CHUNK]
         try:
@@ -190,7 +206,6 @@ def json_column(datas: list[dict], key: str) -> tuple[bytearray, array]:
             at += len(piece)
             ends.append(at)
         texts += b"".join(pieces)
-    return texts, ends
 
 
 _CHUNK = 512
