@@ -201,3 +201,33 @@ def test_marks_count_while_their_sync_runs_and_not_once_it_ended_or_kept_its_sta
     assert mine.marked_by_others("claims") == set()
     other.close()
     mine.purge()
+
+
+def test_a_cut_waits_for_no_upload_and_the_seal_of_its_load_waits_for_them_all():
+    """The writer thread cuts a load in order with its writes; waiting for the uploads (a second each on a volume)
+    is the seal's, on the load's own thread, so one slow store never holds the writer (and every other stream)."""
+    release = threading.Event()
+
+    class Slow(FilesApiLike):
+        def put(self, path: str, body) -> None:
+            if "/part_" in path:
+                release.wait(timeout=10)
+            super().put(path, body)
+
+    store = Slow()
+    s = stager(store)
+    s.start()
+    table = TableName("default", "t")
+    files = [s.write(table, batch(2), "{}") for _ in range(3)]
+    cut = s.cut(table)  # returns at once: the three uploads are still held
+    later = s.write(table, batch(1), "{}")  # the next load's file
+    assert not release.is_set() and ".load_0/" in cut[0] + "/" and len(cut[1]) == 3
+    sealed = []
+    sealing = threading.Thread(target=lambda: sealed.append(s.seal(table, files, batch(1).schema, cut)))
+    sealing.start()
+    sealing.join(timeout=0.3)
+    assert sealing.is_alive() and not sealed, "the seal did not wait for its uploads"
+    release.set()
+    sealing.join(timeout=10)
+    assert sealed and sealed[0].location.endswith(".load_0") and later.location.split("/")[-2].endswith(".load_1")
+    s.purge()

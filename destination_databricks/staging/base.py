@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -57,8 +57,13 @@ class Stager(Protocol):
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
         """Stage one batch as one new file of ``table``'s current load."""
 
-    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
-        """Close the table's current load: exactly ``files``, ready to be loaded."""
+    def cut(self, table: TableName) -> Any:
+        """Close the table's current load: files written after this go to the next one. Called in order with
+        ``write`` (on the writer thread), so it waits for nothing; what it returns is handed to ``seal``."""
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema, cut: Any = None) -> StagedTable:
+        """The load closed by ``cut`` (None: the current one, closed now), ready to be loaded: exactly ``files``,
+        once they are all staged."""
 
     def loaded(self, staged: StagedTable) -> None:
         """``staged`` is committed to its table (its files may go)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -21,7 +22,7 @@ from ..records.reading import BadRecord, MissingKey
 from ..records.types import canonical
 from ..refresh import Refresh, refresh_of
 from ..settings import Settings
-from ..staging.base import StagedFile, StagedTable, Stager
+from ..staging.base import StagedFile, Stager
 
 
 @dataclass
@@ -85,23 +86,20 @@ class Writer:
             raise self.failure
         return stream.files
 
-    def seal(self, stream: StreamState, schema: pa.Schema) -> Future:
+    def cut(self, stream: StreamState) -> tuple[Future, list[StagedFile]]:
         """Close the stream's current load after the writes submitted so far, in their order on the writer thread
-        (so files written later go to the next load): a Future of its StagedTable."""
+        (files written later go to the next load): a Future of the stager's cut, and the load's files (complete once
+        the cut is done)."""
         plan, files = stream.plan, stream.files
         stream.files = []
 
-        def work() -> StagedTable:
+        def work() -> Any:
             if self.failure is not None:  # a write of these files failed
                 raise self.failure
-            try:
-                return self.stager.seal(plan.table, files, schema)
-            except BaseException as exc:
-                self.failure = self.failure or exc
-                raise
+            return self.stager.cut(plan.table)
 
         stream.writing = self.pool.submit(work)
-        return stream.writing
+        return stream.writing, files
 
     def close(self) -> None:
         self.pool.close(cancel=True)

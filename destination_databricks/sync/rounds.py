@@ -23,7 +23,7 @@ from ..errors import SystemFailure
 from ..naming import StreamKey, TableName
 from ..refresh import into_shadow
 from ..settings import Settings
-from ..staging.base import Stager
+from ..staging.base import StagedFile, Stager
 from .batches import Batches, StreamState
 from .shadows import ShadowMarks
 
@@ -177,8 +177,8 @@ class CommitRounds:
             self.shadows.claim(streams)  # (refreshes: before their first commit into their shadows)
             for stream in streams:
                 self.batches.flush(stream)
-                sealing = self.batches.writer.seal(stream, self.batches.builder(stream).schema)
-                future = self._loads.submit(self._load_sealed, stream, sealing)
+                cutting, files = self.batches.writer.cut(stream)
+                future = self._loads.submit(self._load_cut, stream, cutting, files)
                 loads.append(_Load(stream, stream.staged, future))
         except BaseException:
             self._stop([load.future for load in loads])
@@ -200,9 +200,11 @@ class CommitRounds:
             future.cancel()
         wait(futures)
 
-    def _load_sealed(self, stream: StreamState, sealing: Future) -> None:
-        staged = sealing.result()
+    def _load_cut(self, stream: StreamState, cutting: Future, files: list[StagedFile]) -> None:
+        """(A load thread.) Seal the load the writer cut (its uploads waited for here, not on the writer thread),
+        and commit it."""
         plan, merge, mode = stream.plan, stream.merge, stream.plan.mode
+        staged = self.stager.seal(plan.table, files, self.batches.builder(stream).schema, cutting.result())
         into = staged
         if stream.refresh is not None:
             into, mode, merge = into_shadow(staged, stream.refresh, merge)

@@ -101,7 +101,10 @@ class LocalStager:
         write_parquet(location, batch, avro_schema_json)
         return StagedFile(name, location, os.path.getsize(location), batch.num_rows, first_id(batch))
 
-    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
+    def cut(self, table: TableName) -> None:
+        """Nothing to close: a load is exactly its files (one folder per table holds them all)."""
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema, cut: None = None) -> StagedTable:
         return StagedTable(table, self.folder(table), files, schema, StagedFormat.PARQUET)
 
     def loaded(self, staged: StagedTable) -> None:

@@ -157,9 +157,17 @@ class RemoteStager:
         self._pending.setdefault(table, []).append(self._uploads.submit(self.store.put, path, body, weight=_size(body)))
         return StagedFile(name, self.store.uri(path), _size(body), batch.num_rows, first_id(batch))
 
-    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema) -> StagedTable:
+    def cut(self, table: TableName) -> tuple[str, list[Future]]:
+        """The table's current load folder and its uploads; the next files go to a folder of their own."""
+        cut = self.folder(table), self._pending.pop(table, [])
+        self._loads[table] = self._loads.get(table, 0) + 1
+        return cut
+
+    def seal(self, table: TableName, files: list[StagedFile], schema: pa.Schema,
+             cut: tuple[str, list[Future]] | None = None) -> StagedTable:
         self._wait_alive()
-        for upload in self._pending.pop(table, []):
+        folder, uploads = cut if cut is not None else self.cut(table)
+        for upload in uploads:
             try:
                 upload.result()
             except ConfigError:
@@ -167,10 +175,8 @@ class RemoteStager:
             except Exception as exc:
                 raise service_failure(f"Uploading a staged file of {table} to {self.store.where} failed: {exc}",
                                       exc) from exc
-        folder = self.folder(table)
         location = self.store.uri(folder)
         form = self._seal(location, files, schema) if self._seal else self.format
-        self._loads[table] = self._loads.get(table, 0) + 1  # the next files go to a folder of their own
         if self._freeing is not None and files:
             self._sealed[location] = folder
         return StagedTable(table, location, files, schema, form)
