@@ -46,6 +46,20 @@ def fast_data_text(data: dict, line: bytes) -> bytes | None:
     return None
 
 
+def data_text(data: dict, line: bytes, exact: bool) -> bytes:
+    """The record's `data` text with every number as it came in ``line``: orjson's where that holds, else the
+    exact parser's (``exact``: the line was read by the exact parser already)."""
+    text = None if exact else fast_data_text(data, line)
+    return exact_data_text(line) if text is None else text
+
+
+def changes_of(record: dict) -> list | None:
+    """The source's `meta.changes` of a record, if it gives any."""
+    meta = record.get("meta")
+    changes = meta.get("changes") if meta.__class__ is dict else None
+    return changes if changes.__class__ is list and changes else None
+
+
 def exact_data_text(line: bytes) -> bytes:
     """The record's `data` as JSON text with every number exactly as it arrived (for `_airbyte_data`)."""
     return exact_text(loads_verbatim(line)["record"]["data"], bool(SURROGATE_ESCAPE.search(line)))

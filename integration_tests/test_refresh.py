@@ -166,3 +166,22 @@ def test_a_first_refresh_creates_its_table_at_the_swap(destination, tmp_path):
     assert result.returncode == 0, result.stdout
     assert by_key(destination.rows("default", "events")) == {1: (1, "x")}  # the hard delete stays out
     assert destination.rows("default", "empty") == []
+
+
+def test_a_retried_refresh_whose_last_round_brings_a_column_swaps_both_attempts_rows_in(destination, tmp_path):
+    """The swap reads the shadow (the first attempt's rows, without the column) and the last staged rows (with it)
+    as one: the shadow's rows get null there, none is lost."""
+    v1 = stream("s", {"id": {"type": "integer"}}, **generation(2, 2, sync_id=2))
+    v2 = stream("s", {"id": {"type": "integer"}, "added": {"type": "boolean"}}, **generation(2, 2, sync_id=2))
+    assert sync(destination, tmp_path, catalog(stream("s", {"id": {"type": "integer"}}, **generation(1, 0))),
+                [record("s", {"id": 0})]).returncode == 0
+    cut = sync(destination, tmp_path, catalog(v1), [stream_status("s", "STARTED"), record("s", {"id": 1}),
+                                                   stream_state("s", 1), stream_status("s", "INCOMPLETE")])
+    assert cut.returncode == 1 and len(cut.states) == 1
+    done = sync(destination, tmp_path, catalog(v2), [stream_status("s", "STARTED"), record("s", {"id": 2, "added": True}),
+                                                    stream_state("s", 2), stream_status("s", "COMPLETE")],
+                enable_schema_evolution=True)
+    assert done.returncode == 0, done.stdout
+    rows = destination.rows("default", "s")
+    assert sorted((r["id"], r["added"]) for r in rows) == [(1, None), (2, True)]
+    assert {r["_airbyte_generation_id"] for r in rows} == {2}

@@ -35,3 +35,14 @@ def test_the_merge_of_a_deduplicated_stream():
     assert text.endswith("THEN UPDATE SET * WHEN NOT MATCHED AND NOT s.`_ab_cdc_deleted_at` IS NOT NULL THEN INSERT *")
     soft = sql.merge_latest("main", TableName("s", "t"), "x", ["id"], Merge(("id",), None, "_ab_cdc_deleted_at", False))
     assert "DELETE" not in soft and soft.endswith("WHEN NOT MATCHED THEN INSERT *")
+
+
+def test_a_swap_reads_its_shadow_and_its_last_staged_rows_as_one_in_the_last_rounds_columns():
+    """A column a source lacks is null; one it has in another type is cast; names quoted."""
+    shadow = pa.schema([("id", pa.int64()), ("n", pa.int64()), ("old", pa.string())])
+    staged = pa.schema([("id", pa.int64()), ("n", pa.decimal128(38, 0)), ("new`", pa.bool_())])
+    target = pa.schema(list(staged) + [shadow.field("old")])
+    text = sql.union_rows([("`c`.`s`.`_airbyte_tmp_g2_t`", shadow), ("delta.`s3://b/x`", staged)], target)
+    assert text == ("SELECT `id`, CAST(`n` AS DECIMAL(38,0)) AS `n`, CAST(NULL AS BOOLEAN) AS `new```, `old` "
+                    "FROM `c`.`s`.`_airbyte_tmp_g2_t` UNION ALL "
+                    "SELECT `id`, `n`, `new```, CAST(NULL AS STRING) AS `old` FROM delta.`s3://b/x`")

@@ -74,17 +74,12 @@ class BufferPool:
         self.total = 0
         self.buffers: dict[Any, StreamBuffer] = {}
 
-    def buffer(self, key: Any) -> StreamBuffer:
-        """The stream's buffer (a new one after a flush)."""
-        buffer = self.buffers.get(key)
-        if buffer is None:
-            buffer = self.buffers[key] = StreamBuffer(self.layout_of(key))
-        return buffer
-
     def add(self, key: Any, text: bytes | memoryview, emitted_at: int, size: int, line: int = 0,
             changes: list | None = None) -> bool:
         """Buffer one record; True when its stream's buffer is full or the pool is over budget."""
-        buffer = self.buffers.get(key) or self.buffer(key)
+        buffer = self.buffers.get(key)
+        if buffer is None:
+            buffer = self.buffers[key] = StreamBuffer(self.layout_of(key))
         buffer.add(text, emitted_at, size, line, changes)
         self.total += size
         return self.full(buffer) or self.total > self.budget_bytes

@@ -17,7 +17,6 @@ from ..jsontext import dumps_bytes
 
 NULLED = ("NULLED", "DESTINATION_TYPECAST_ERROR")
 TRUNCATED = ("TRUNCATED", "DESTINATION_FIELD_SIZE_LIMITATION")
-_BITS = 62  # changes told apart in one int64 code per row; a batch with more takes the row-by-row way
 
 
 @dataclass
@@ -44,19 +43,10 @@ def meta_array(n: int, sync_id: int | None, source: dict[int, list], ours: Marks
     if not source and not ours.changes:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
         offsets = np.arange(0, len(plain) * (n + 1), len(plain), dtype=np.int32)
         return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(plain * n))
-    if len(ours.changes) > _BITS:
-        each = [plain.decode()] * n
-        for row in range(n):
-            if row in source or any(mask[row] for mask in ours.masks):
-                each[row] = dumps_bytes({**head, "changes": list(source.get(row, ())) + ours.of(row)}).decode()
-        return pa.array(each, pa.string())
-    codes = np.zeros(n, dtype=np.int64)
-    for bit, mask in enumerate(ours.masks):
-        codes |= mask.astype(np.int64) << bit
-    distinct, indices = np.unique(codes, return_inverse=True)
-    texts = [dumps_bytes({**head, "changes": [c for bit, c in enumerate(ours.changes) if code >> bit & 1]})
-             for code in distinct.tolist()]
-    result = pa.array(texts, pa.binary()).cast(pa.string()).take(pa.array(indices.astype(np.int32)))
+    marked = np.stack(ours.masks, axis=1) if ours.masks else np.zeros((n, 0), dtype=bool)
+    distinct, indices = np.unique(marked, axis=0, return_inverse=True)  # one row per distinct set of changes
+    texts = [dumps_bytes({**head, "changes": [c for c, hit in zip(ours.changes, row) if hit]}) for row in distinct]
+    result = pa.array(texts, pa.binary()).cast(pa.string()).take(pa.array(indices.reshape(-1).astype(np.int32)))
     if not source:
         return result
     patched = result.to_pylist()

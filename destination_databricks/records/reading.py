@@ -18,14 +18,7 @@ from typing import Any
 import orjson
 
 from ..jsontext import dumps_bytes, loads_exact, loads_verbatim
-from ..messages import (
-    SURROGATE_ESCAPE,
-    exact_data_text,
-    exact_text,
-    fast_data_text,
-    parse_line,
-    without_lone_surrogates,
-)
+from ..messages import SURROGATE_ESCAPE, changes_of, data_text, exact_text, parse_line, without_lone_surrogates
 from .buffer import Layout, StreamBuffer
 
 
@@ -146,18 +139,11 @@ def _one(result: Columns, row: int, text: memoryview, buffer: StreamBuffer, pref
     record = message.get("record")
     if record.__class__ is not dict or record.get("data").__class__ is not dict:
         raise BadRecord(row, "the record's 'data' is not an object.")
-    data = record["data"]
-    text_of = None if exact else fast_data_text(data, line)
-    if text_of is None:
-        if not exact:
-            data = parse_line(line, buffer.lines[row], exact=True)[0]["record"]["data"]
-        text_of = exact_data_text(line)
-    result.texts[row] = text_of
-    meta = record.get("meta")
-    changes = meta.get("changes") if meta.__class__ is dict else None
-    if changes.__class__ is list and changes:
+    result.texts[row] = rewritten = data_text(record["data"], line, exact)
+    changes = changes_of(record)
+    if changes:
         result.changes[row] = changes
-    return data
+    return _one(result, row, memoryview(rewritten), buffer, None)  # read as the text it now has
 
 
 def _at(data: dict, path: tuple[str, ...], row: int) -> Any:

@@ -11,7 +11,7 @@ import orjson
 from ..backends.base import Loader
 from ..catalog import StreamPlan
 from ..errors import InputError
-from ..messages import IDLE, exact_data_text, fast_data_text, parse_line
+from ..messages import IDLE, changes_of, data_text, parse_line
 from ..naming import StreamKey
 from ..refresh import stale_shadows
 from ..settings import Settings
@@ -121,13 +121,8 @@ class Sync:
         data = record.get("data")
         if data.__class__ is not dict:
             raise InputError(f"Input line {number}: the record's 'data' of stream '{stream.plan.key}' is not an object.")
-        text = None if exact else fast_data_text(data, line)
-        if text is None:  # a number orjson would not write back as it came: the exact parser reads the line
-            text = exact_data_text(line)
-        meta = record.get("meta")
-        changes = meta.get("changes") if meta.__class__ is dict else None
-        self._text(stream, text, record.get("emitted_at"), len(line), number,
-                   changes if changes.__class__ is list else None)
+        self._text(stream, data_text(data, line, exact), record.get("emitted_at"), len(line), number,
+                   changes_of(record))
 
     def _text(self, stream: StreamState, text: bytes | memoryview, emitted_at: object, size: int, number: int,
               changes: list | None = None) -> None:

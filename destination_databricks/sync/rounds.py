@@ -16,6 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
+import pyarrow as pa
+
 from ..backends.base import Loader
 from ..catalog import SyncMode
 from ..checkpoint import Checkpoints
@@ -177,8 +179,9 @@ class CommitRounds:
             self.shadows.claim(streams)  # (refreshes: before their first commit into their shadows)
             for stream in streams:
                 self.batches.flush(stream)
+                schema = self.batches.builder(stream).schema  # (made here, on this thread, if no batch made it)
                 cutting, files = self.batches.writer.cut(stream)
-                future = self._loads.submit(self._load_cut, stream, cutting, files)
+                future = self._loads.submit(self._load_cut, stream, schema, cutting, files)
                 loads.append(_Load(stream, stream.staged, future))
         except BaseException:
             self._stop([load.future for load in loads])
@@ -200,11 +203,11 @@ class CommitRounds:
             future.cancel()
         wait(futures)
 
-    def _load_cut(self, stream: StreamState, cutting: Future, files: list[StagedFile]) -> None:
+    def _load_cut(self, stream: StreamState, schema: pa.Schema, cutting: Future, files: list[StagedFile]) -> None:
         """(A load thread.) Seal the load the writer cut (its uploads waited for here, not on the writer thread),
         and commit it."""
         plan, merge, mode = stream.plan, stream.merge, stream.plan.mode
-        staged = self.stager.seal(plan.table, files, self.batches.builder(stream).schema, cutting.result())
+        staged = self.stager.seal(plan.table, files, schema, cutting.result())
         into = staged
         if stream.refresh is not None:
             into, mode, merge = into_shadow(staged, stream.refresh, merge)
