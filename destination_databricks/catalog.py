@@ -13,7 +13,7 @@ from .errors import ConfigError, shown
 from .jsontext import read_json
 from .naming import StreamKey, TableName, table_name
 from .records.avro_schema import stream_avro_schema
-from .records.columns import Column, stream_columns
+from .records.columns import DEFAULT_TYPES, Column, ColumnTypes, stream_columns
 
 
 class SyncMode(str, Enum):
@@ -74,7 +74,7 @@ def _whole(value: Any, what: str, key: StreamKey) -> int | None:
     return value
 
 
-def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
+def read_catalog(path: str, default_schema: str, types: ColumnTypes = DEFAULT_TYPES) -> dict[StreamKey, StreamPlan]:
     """The configured catalog file → plans, parsing one stream at a time.
 
     A catalog of 10,000 streams is 11 MB of JSON, ~96 MB as one parsed object, and the memory it
@@ -82,7 +82,7 @@ def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
     """
     try:
         with open(path, "rb") as f:
-            plans = plan_streams(ijson.items(f, "streams.item", use_float=True), default_schema)
+            plans = plan_streams(ijson.items(f, "streams.item", use_float=True), default_schema, types)
     except OSError as exc:
         raise ConfigError(f"Cannot read the catalog file {path!r}: {exc.strerror}.") from None
     except ijson.JSONError as exc:
@@ -95,11 +95,13 @@ def read_catalog(path: str, default_schema: str) -> dict[StreamKey, StreamPlan]:
     catalog = read_json(path, "catalog")
     if not isinstance(catalog, Mapping) or not isinstance(catalog.get("streams"), list):
         raise ConfigError("The configured catalog must be an object with a 'streams' list.")
-    return plan_streams(catalog["streams"], default_schema)
+    return plan_streams(catalog["streams"], default_schema, types)
 
 
-def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey, StreamPlan]:
-    """Validate the configured streams; raise ConfigError on anything that cannot be synced as asked."""
+def plan_streams(streams: Iterable[Any], default_schema: str,
+                 types: ColumnTypes = DEFAULT_TYPES) -> dict[StreamKey, StreamPlan]:
+    """Validate the configured streams; raise ConfigError on anything that cannot be synced as asked (``types``:
+    how new columns are typed)."""
     plans: dict[StreamKey, StreamPlan] = {}
     tables: dict[TableName, StreamKey] = {}
     shared: dict[tuple[Column, ...], tuple[Column, ...]] = {}  # 10,000 streams: 14 MB less when alike
@@ -123,8 +125,8 @@ def plan_streams(streams: Iterable[Any], default_schema: str) -> dict[StreamKey,
                 "names are made safe; rename one of them (or set a namespace)."
             )
         tables[table] = key
-        avro = stream_avro_schema(key.name, stream.get("json_schema") or {})
-        columns = tuple(stream_columns(avro))
+        avro = stream_avro_schema(key.name, stream.get("json_schema") or {}, types.decimal_numbers)
+        columns = tuple(stream_columns(avro, types.variant))
         cursor = configured.get("cursor_field")
         primary_key = _paths(configured.get("primary_key"), "primary_key", key)
         if SyncMode(mode).dedup and not primary_key:

@@ -47,6 +47,13 @@ def loads_exact(text: bytes | str) -> Any:
     return json.loads(text)
 
 
+def loads_fractions_as_text(text: bytes | str) -> Any:
+    """Parse JSON keeping every number with a fraction or exponent as its own text (a plain str), integers exact."""
+    if sys.getrecursionlimit() < _DEEPEST:
+        sys.setrecursionlimit(_DEEPEST)
+    return json.loads(text, parse_float=str)
+
+
 def loads_verbatim(text: bytes | str) -> Any:
     """Parse JSON keeping every number as its own text (``Verbatim``): no rounding, no overflow, no NaN → null."""
     if sys.getrecursionlimit() < _DEEPEST:

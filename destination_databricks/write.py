@@ -28,7 +28,7 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
         secrets.register(raw)
     config = parse_config(raw)
     knobs = settings.current()  # a bad environment variable fails here, before any input
-    plans = read_catalog(catalog_path, config.schema)
+    plans = read_catalog(catalog_path, config.schema, config.column_types)
     indexed = _indexed_tables(config, plans)
     sync_id = str(uuid.uuid4())
     with backend(config).connect(sync_id, indexed) as (stager, loader):

@@ -7,7 +7,12 @@ import pytest
 from destination_databricks.errors import ConfigError
 from destination_databricks.naming import suffixed
 from destination_databricks.records.avro_schema import (
-    BIG_INTEGER, DATE, JSON_TEXT, LOCAL_TIMESTAMP, TIMESTAMP, stream_avro_schema,
+    BIG_INTEGER,
+    DATE,
+    JSON_TEXT,
+    LOCAL_TIMESTAMP,
+    TIMESTAMP,
+    stream_avro_schema,
 )
 
 
@@ -152,6 +157,6 @@ def test_a_thousand_levels_of_nesting_still_converts():
 def test_invalid_avro_is_a_config_error(monkeypatch):
     import destination_databricks.records.avro_schema as module
 
-    monkeypatch.setattr(module, "_scalar", lambda kind, js: {"type": "not-a-type"})
+    monkeypatch.setattr(module, "_scalar", lambda kind, js, decimal_numbers=False: {"type": "not-a-type"})
     with pytest.raises(ConfigError, match="stream 's'"):
         stream_avro_schema("s", props(a={"type": "string"}))

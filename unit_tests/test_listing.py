@@ -2,7 +2,8 @@
 import pyarrow as pa
 
 from destination_databricks.backends.databricks.listing import schema_of, tables_with_schemas
-from destination_databricks.records.types import TIMESTAMP_TYPE, of_spark
+from destination_databricks.records.spark_types import of_spark
+from destination_databricks.records.types import TIMESTAMP_TYPE
 
 SPARK = """Catalog: main
 Database: s
@@ -48,7 +49,7 @@ def test_the_local_engines_inline_notation():
 
 def test_what_is_not_read_in_full_gives_none():
     assert schema_of("Database: s\nTable: v\nType: VIEW\n") is None  # no schema at all
-    assert schema_of(SAIL.replace("bigint", "variant")) is None  # a type not known here
+    assert schema_of(SAIL.replace("bigint", "geography")) is None  # a type not known here
     assert schema_of(SAIL.replace(" |-- a:", " |-- a\\nb:")) is None  # an escaped name
     assert schema_of(SAIL.replace("array<float>", "array")) is None  # a container without its parts
     assert schema_of("Schema: root\n") is None

@@ -28,8 +28,9 @@ CASES = [
     ("boolean", pa.bool_(), "BOOLEAN", [True, False, 1, None], [True, False, None, None]),
     ("decimal", pa.decimal128(38, 0), "DECIMAL(38,0)", [10**37, "12", 1.5, 10**38, "x"],
      [Decimal(10**37), Decimal(12), None, None, None]),
-    ("decimal", pa.decimal128(10, 2), "DECIMAL(10,2)", ["12.5", "12.345", 3, "123456789"],
-     [Decimal("12.50"), None, Decimal("3.00"), None]),
+    # more fraction digits than the scale: rounded half up (marked TRUNCATED by the batch, records/batch.py)
+    ("decimal", pa.decimal128(10, 2), "DECIMAL(10,2)", ["12.5", "12.345", 3, "123456789", 0.125, "-0.005"],
+     [Decimal("12.50"), Decimal("12.35"), Decimal("3.00"), None, Decimal("0.13"), Decimal("-0.01")]),
     ("date", pa.date32(), "DATE", ["2024-02-29", "2024-02-30", 5], [dt.date(2024, 2, 29), None, None]),
     ("timestamp", types.TIMESTAMP_TYPE, "TIMESTAMP", ["2024-01-02T03:04:05.123456+01:00", "2024-01-02T03:04:05", "no"],
      [dt.datetime(2024, 1, 2, 2, 4, 5, 123456, tzinfo=UTC), dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), None]),

@@ -20,6 +20,7 @@ DATE = {"type": "int", "logicalType": "date"}
 TIMESTAMP = {"type": "long", "logicalType": "timestamp-micros"}
 LOCAL_TIMESTAMP = {"type": "long", "logicalType": "local-timestamp-micros"}
 BIG_INTEGER = {"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 0}
+NUMBER_DECIMAL = {"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 10}  # number_column_type DECIMAL
 
 AIRBYTE_FIELDS = [
     {"name": AIRBYTE_COLUMNS[0], "type": "string"},
@@ -31,10 +32,11 @@ AIRBYTE_FIELDS = [
 
 
 class _RecordNames:
-    """Avro record names must be unique within one schema."""
+    """Avro record names must be unique within one schema (and how this schema types `number`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, decimal_numbers: bool = False) -> None:
         self.used: set[str] = set()
+        self.decimal_numbers = decimal_numbers
 
     def new(self, hint: str) -> str:
         base = sanitize(hint, lowercase=False)
@@ -91,7 +93,7 @@ def _union(branches: list[Any]) -> Any:
     return unique
 
 
-def _scalar(kind: str, js: dict) -> Any:
+def _scalar(kind: str, js: dict, decimal_numbers: bool = False) -> Any:
     airbyte_type = js.get("airbyte_type")
     fmt = js.get("format")
     if kind == "string":
@@ -107,7 +109,7 @@ def _scalar(kind: str, js: dict) -> Any:
     if kind == "number":
         if airbyte_type in ("integer", "big_integer"):
             return BIG_INTEGER if airbyte_type == "big_integer" else "long"
-        return "double"
+        return NUMBER_DECIMAL if decimal_numbers else "double"
     if kind == "boolean":
         return "boolean"
     return JSON_TEXT
@@ -134,7 +136,7 @@ def _convert(js: Any, hint: str, names: _RecordNames) -> Any:
             else:
                 branches.append({"type": "array", "items": _nullable(_convert(items, hint + "_item", names))})
         else:
-            branches.append(_scalar(kind, js))
+            branches.append(_scalar(kind, js, names.decimal_numbers))
     if not branches:
         return "null" if _types_of(js) == ["null"] else JSON_TEXT
     return _union(branches)
@@ -174,9 +176,10 @@ def top_level_properties(json_schema: Any) -> dict:
     return {}
 
 
-def stream_avro_schema(stream_name: str, json_schema: Any) -> dict:
-    """The Avro record schema of one stream's rows; raises ConfigError if fastavro rejects it."""
-    names = _RecordNames()
+def stream_avro_schema(stream_name: str, json_schema: Any, decimal_numbers: bool = False) -> dict:
+    """The Avro record schema of one stream's rows (``decimal_numbers``: `number` as DECIMAL(38,10)); raises
+    ConfigError if fastavro rejects it."""
+    names = _RecordNames(decimal_numbers)
     record_name = names.new(stream_name)
     schema = {
         "type": "record",

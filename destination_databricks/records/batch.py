@@ -18,7 +18,7 @@ from ..naming import AIRBYTE_COLUMNS
 from . import reading, types
 from .buffer import Layout, StreamBuffer
 from .columns import Column, file_schema
-from .convert import finer_than_microseconds, json_texts, utf8_array, utf8_list
+from .convert import decimals, finer_than_microseconds, json_texts, utf8_array, utf8_list
 from .meta import NULLED, TRUNCATED, Marks, meta_array
 from .types import TIMESTAMP_TYPE
 
@@ -64,13 +64,15 @@ class BatchBuilder:
     def __init__(self, columns: list[Column], schema: pa.Schema | None = None, key: PrimaryKey | None = None):
         """``key``: the primary key of a deduplicated stream (its parts must be there and fit their columns)."""
         self.columns = columns
-        self.schema = schema if schema is not None else file_schema(columns)
+        self.schema = schema if schema is not None else file_schema(columns)  # the table's (VARIANT as such)
+        self.stored = types.stored(self.schema)  # the batches' (VARIANT as its JSON text)
         self.key = key
         self.layout = Layout(
-            tuple(c.key for c in columns if c.key is not None and c.kind != "json"),
-            tuple(c.key for c in columns if c.key is not None and c.kind == "json"),
+            tuple(c.key for c in columns if c.key is not None and c.kind not in JSON_KINDS),
+            tuple(c.key for c in columns if c.key is not None and c.kind in JSON_KINDS),
             tuple(dict.fromkeys(path[0] for path in key.paths)) if key else (),
             key.nested if key else (),
+            tuple(c.key for c in columns if c.key is not None and c.kind == "decimal"),
         )
 
     def build(self, buffer: StreamBuffer, generation_id: int | None = None, sync_id: int | None = None,
@@ -96,8 +98,10 @@ class BatchBuilder:
                 arrays[column.name] = utf8_list(got.keys or [])
             elif column.key is None:
                 arrays[column.name] = pa.nulls(n, column.type)
-            elif column.kind == "json":
+            elif column.kind in JSON_KINDS:
                 arrays[column.name] = json_texts(*next(texts), n)
+                if column.kind == "variant":
+                    arrays[column.name] = _variant(arrays[column.name], column.key, ours)
             else:
                 arrays[column.name] = _typed(column, next(scalars), n, ours)
         if self.key is not None:
@@ -107,7 +111,7 @@ class BatchBuilder:
                     raise KeyMisfit(name, str(self.schema.field(name).type), first)
         source = {**buffer.changes, **got.changes} if got.changes else buffer.changes
         arrays[AIRBYTE_COLUMNS[3]] = meta_array(n, sync_id, source, ours)
-        return pa.RecordBatch.from_arrays([arrays[name] for name in self.schema.names], schema=self.schema)
+        return pa.RecordBatch.from_arrays([arrays[name] for name in self.stored.names], schema=self.stored)
 
 
 def _data_texts(buffer: StreamBuffer, got: reading.Columns, n: int) -> pa.Array:
@@ -118,11 +122,30 @@ def _data_texts(buffer: StreamBuffer, got: reading.Columns, n: int) -> pa.Array:
     return utf8_list([got.texts.get(row) or bytes(view[ends[row]:ends[row + 1]]) for row in range(n)])
 
 
+JSON_KINDS = ("json", "variant")  # columns built from each record's JSON text of the property
+VARIANT_BYTES = 16 << 20  # the largest value a Databricks VARIANT holds
+
+
+def _variant(texts: pa.Array, key: str | None, ours: Marks) -> pa.Array:
+    """A VARIANT column's JSON texts: one too large for a VARIANT is null (NULLED; whole in `_airbyte_data`)."""
+    too_large = pc.fill_null(pc.greater(pc.binary_length(texts), VARIANT_BYTES), False)
+    if not pc.any(too_large).as_py():
+        return texts
+    ours.mark(too_large.to_numpy(zero_copy_only=False), key or "", NULLED)
+    return pc.if_else(too_large, pa.scalar(None, pa.string()), texts)
+
+
 def _typed(column: Column, values: Sequence, n: int, ours: Marks) -> pa.Array:
     """One typed column of a batch; the values that did not fit are marked in ``ours`` as NULLED, the timestamps
-    finer than a microsecond as TRUNCATED (the value is whole in `_airbyte_data` either way)."""
-    array = types.column_array(column.kind, column.type, values)
+    finer than a microsecond and the decimals with more fraction digits than the column as TRUNCATED (the value is
+    whole in `_airbyte_data` either way)."""
     key = column.key or column.name
+    if column.kind == "decimal":
+        array, rounded = decimals(values, column.type)
+        if rounded is not None:
+            ours.mark(rounded, key, TRUNCATED)
+    else:
+        array = types.column_array(column.kind, column.type, values)
     if array.null_count and array.null_count != values.count(None):  # a value was there, and did not fit
         given = np.fromiter((v is not None for v in values), dtype=bool, count=n)
         ours.mark(given & array.is_null().to_numpy(zero_copy_only=False), key, NULLED)

@@ -26,6 +26,7 @@ class Layout:
     json_keys: tuple[str, ...]
     required: tuple[str, ...] = ()
     key_paths: tuple[tuple[str, ...], ...] = ()
+    exact_keys: tuple[str, ...] = ()  # scalar keys whose numbers are read from their text (DECIMAL columns)
 
 
 class StreamBuffer:

@@ -36,6 +36,19 @@ AIRBYTE_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
+class ColumnTypes:
+    """How new columns are typed: ``decimal_numbers``, `number` properties as DECIMAL(38,10) (number_column_type
+    DECIMAL) instead of DOUBLE; ``variant``, nested values as VARIANT (json_column_type VARIANT) instead of JSON text
+    in a STRING. Existing columns keep their types either way."""
+
+    decimal_numbers: bool = False
+    variant: bool = False
+
+
+DEFAULT_TYPES = ColumnTypes()
+
+
+@dataclass(frozen=True)
 class Column:
     name: str  # the column in the table
     key: str | None  # the record property it is read from; None for a table column the stream lacks
@@ -43,11 +56,14 @@ class Column:
     type: pa.DataType
 
 
-def stream_columns(avro_schema: dict) -> list[Column]:
-    """The typed columns the stream's Avro schema proposes (after the `_airbyte_*` ones)."""
+def stream_columns(avro_schema: dict, variant: bool = False) -> list[Column]:
+    """The typed columns the stream's Avro schema proposes (after the `_airbyte_*` ones); ``variant``: nested values
+    as VARIANT, not JSON text."""
     columns = []
     for field in avro_schema["fields"][len(AIRBYTE_COLUMNS):]:
         kind, arrow_type = types.of_avro(field["type"])
+        if variant and kind == "json":
+            kind, arrow_type = "variant", types.VARIANT
         columns.append(Column(field["name"], field.get("x-json-name", field["name"]), kind, arrow_type))
     return columns
 
@@ -67,6 +83,8 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
             continue
         match = by_lower.get(field.name.lower())
         seen.add(field.name.lower())
+        if match is not None and match.kind == "variant" and types.canonical(field.type) != types.VARIANT:
+            match = replace(match, kind="json", type=pa.string())  # only new columns are VARIANT (json_column_type)
         if match is not None and types.retyping(field.type, match.kind, match.type) is not None:
             columns.append(replace(match, name=field.name))  # the column takes the stream's type (Loader.retype)
             continue

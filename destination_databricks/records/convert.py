@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from array import array
 from collections.abc import Callable, Sequence
-from decimal import Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import numpy as np
@@ -144,27 +145,51 @@ def json_texts(texts: bytearray, offsets: array, n: int) -> pa.Array:
     return pc.if_else(pc.equal(values, "null"), _null_string(), values)
 
 
-def _decimal_fit(v: Any, arrow_type: pa.Decimal128Type) -> Decimal | None:
-    if v.__class__ is float:
-        v = _whole(v)  # a whole float small enough to be exact (`2.0`); other floats are not exact decimals
-    if v.__class__ is int or v.__class__ is str:
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            return None
-        if not d.is_finite():
-            return None
-        exponent = Decimal(1).scaleb(-arrow_type.scale)
-        q = d.quantize(exponent, context=_WIDE)
-        if q != d or abs(q) >= Decimal(10) ** (arrow_type.precision - arrow_type.scale):
-            return None  # digits would be lost, or it is too large for the column
-        return q
+def _exact_decimal(v: Any) -> Decimal | None:
+    """A value as an exact decimal: an int; a numeric text; a float by its shortest text, which is the source's
+    value when the source wrote at most 15 significant digits (records/reading.py reads longer numbers of DECIMAL
+    columns from their text, so they arrive here as texts). NaN, ±Infinity and anything else: None."""
+    cls = v.__class__
+    if cls is int:
+        return Decimal(v)
+    if cls is float:
+        return Decimal(repr(v)) if math.isfinite(v) else None
+    if cls is str and _NUMBER_TEXT.fullmatch(v):
+        return Decimal(v)
     return None
 
 
+def decimals(values: Sequence, arrow_type: pa.DataType) -> tuple[pa.Array, np.ndarray | None]:
+    """DECIMAL(p,s): numbers and numeric texts by their exact value; with more fraction digits than ``s`` they are
+    rounded half up to it (as Databricks casts), and the second result marks them (None: none was); a value with
+    more integer digits than ``p - s``, or a fraction in a DECIMAL(p,0), is null."""
+    scale, digits = arrow_type.scale, arrow_type.precision - arrow_type.scale
+    limit = Decimal(10) ** digits
+    exponent = Decimal(1).scaleb(-scale)
+    kept: list[Decimal | None] = []
+    rounded = []
+    for v in values:
+        d = _exact_decimal(v) if v is not None else None
+        if d is None or d.adjusted() >= digits:
+            kept.append(None)
+            continue
+        q = d.quantize(exponent, rounding=ROUND_HALF_UP, context=_WIDE)
+        if (q != d and scale == 0) or abs(q) >= limit:
+            kept.append(None)  # an integer column's fraction, or too large for the column
+            continue
+        if q != d:
+            rounded.append(len(kept))
+        kept.append(q)
+    array = pa.array(kept, arrow_type)
+    if not rounded:
+        return array, None
+    mask = np.zeros(len(kept), dtype=bool)
+    mask[rounded] = True
+    return array, mask
+
+
 def decimal(values: Sequence, arrow_type: pa.DataType) -> pa.Array:
-    """DECIMAL(p,s): integers, and decimal texts, that fit without losing a digit."""
-    return pa.array([_decimal_fit(v, arrow_type) for v in values], arrow_type)
+    return decimals(values, arrow_type)[0]
 
 
 def _date_fit(v: Any) -> dt.date | None:

@@ -9,7 +9,6 @@ column the stream now types otherwise, strings as they are and other values as J
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,13 @@ from ..errors import ConfigError
 from . import convert
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+# A Databricks VARIANT column (json_column_type VARIANT): in the connector's schemas, Arrow's JSON type; in staged
+# files, the JSON text (its storage, a STRING), which the load statement turns into VARIANT (parse_json).
+VARIANT = pa.json_(pa.string())
+# `number` properties as exact decimals (number_column_type DECIMAL), as other tools type them.
+NUMBER_DECIMAL = pa.decimal128(38, 10)
+# How engines hand a VARIANT column to Arrow (Spark Connect engines: the binary encoding).
+_VARIANT_STRUCT = pa.struct([pa.field("value", pa.binary(), nullable=False), pa.field("metadata", pa.binary(), nullable=False)])
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("date", pa.date32(), "DATE", _nullable("string", format="date"), convert.date),
     Kind("timestamp", TIMESTAMP_TYPE, "TIMESTAMP",
          _nullable("string", format="date-time", airbyte_type="timestamp_with_timezone"), convert.timestamp),
+    Kind("variant", VARIANT, "VARIANT", {"type": ["null", "object", "array", "string", "number", "boolean"]},
+         _json_texts_only),
     # A Vector Search embedding column: only a column the vector_search config names is typed so (vector_kind).
     Kind("vector", convert.VECTOR, "ARRAY<FLOAT>", _nullable("array", items={"type": "number"}), convert.vector),
 )}
@@ -80,7 +88,17 @@ def canonical(arrow_type: pa.DataType) -> pa.DataType:
         return TIMESTAMP_TYPE
     if arrow_type in (pa.string_view(), pa.large_string()):
         return pa.string()
+    if arrow_type == _VARIANT_STRUCT or (pa.types.is_struct(arrow_type) and {f.name for f in arrow_type} == {"value", "metadata"}
+                                         and all(pa.types.is_binary(f.type) for f in arrow_type)):
+        return VARIANT
     return arrow_type
+
+
+def stored(schema: pa.Schema) -> pa.Schema:
+    """The schema of staged files for a table of ``schema``: a VARIANT column is its JSON text."""
+    if not any(f.type == VARIANT for f in schema):
+        return schema
+    return pa.schema([f.with_type(pa.string()) if f.type == VARIANT else f for f in schema], metadata=schema.metadata)
 
 
 def canonical_schema(schema: pa.Schema) -> pa.Schema:
@@ -129,74 +147,6 @@ def of_existing(arrow_type: pa.DataType, proposed_kind: str | None, proposed_typ
         return "absent"  # e.g. a STRUCT added by another tool: the stream never fills it
     raise ConfigError(f"{where} has type {arrow_type}, which this connector cannot write values into; "
                       "drop or rename that column, or leave the property out of the stream.")
-
-
-# A warehouse's spelling of column types (Spark's `long`, SQL's `bigint`, …) → Arrow, for schemas read from
-# listings (backends/databricks/listing.py); read back through `of_existing` like any other engine's types.
-_SPARK_TYPES = {
-    **{name: pa.int64() for name in ("long", "bigint")}, **{name: pa.int32() for name in ("integer", "int")},
-    **{name: pa.int16() for name in ("short", "smallint")}, **{name: pa.int8() for name in ("byte", "tinyint")},
-    **{name: pa.float32() for name in ("float", "real")}, "double": pa.float64(), "string": pa.string(),
-    "boolean": pa.bool_(), "date": pa.date32(), "binary": pa.binary(),
-    **{name: TIMESTAMP_TYPE for name in ("timestamp", "timestamp_ntz", "timestamp_ltz")},
-}
-_SPARK_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
-_SPARK_TEXT = re.compile(r"(?:var)?char\(\d+\)")
-
-
-def of_spark(spelled: str) -> pa.DataType | None:
-    """``bigint``, ``decimal(38,9)``, ``array<float>``, ``struct<a:int,b:string>``, ``map<string,bigint>`` → Arrow;
-    None for a type not known here (the caller then asks the engine another way)."""
-    text = spelled.strip()
-    try:
-        arrow, rest = _spark_type(text, text.lower(), 0)
-    except (ValueError, IndexError):
-        return None
-    return arrow if rest == len(text) else None
-
-
-def _after(text: str, at: int, mark: str) -> int:
-    """Where the text goes on past ``mark``, which must stand at ``at``."""
-    if text[at] != mark:
-        raise ValueError(text)
-    return at + 1
-
-
-def _spark_type(text: str, low: str, at: int) -> tuple[pa.DataType, int]:
-    """The type spelled at ``at`` and where it ends (``low``: the text in lower case, for type words; names keep
-    their case)."""
-    if low.startswith("array<", at):
-        element, at = _spark_type(text, low, at + len("array<"))
-        return pa.list_(element), _after(text, at, ">")
-    if low.startswith("map<", at):
-        key, at = _spark_type(text, low, at + len("map<"))
-        value, at = _spark_type(text, low, _after(text, at, ","))
-        return pa.map_(key, value), _after(text, at, ">")
-    if low.startswith("struct<", at):
-        fields: list[pa.Field] = []
-        at += len("struct<")
-        while not fields or text[at] == ",":
-            start = at + 1 if fields else at
-            colon = text.index(":", start)
-            child, at = _spark_type(text, low, colon + 1)
-            fields.append(pa.field(text[start:colon].strip().strip("`"), child))
-        return pa.struct(fields), _after(text, at, ">")
-    end = at
-    depth = 0
-    while end < len(text) and (depth or text[end] not in ",>"):
-        depth += {"(": 1, ")": -1}.get(text[end], 0)
-        end += 1
-    word = low[at:end].strip()
-    decimal = _SPARK_DECIMAL.fullmatch(word)
-    if decimal:
-        return pa.decimal128(int(decimal.group(1)), int(decimal.group(2))), end
-    if word == "decimal":
-        return pa.decimal128(10, 0), end
-    if _SPARK_TEXT.fullmatch(word):
-        return pa.string(), end
-    if word not in _SPARK_TYPES:
-        raise ValueError(word)
-    return _SPARK_TYPES[word], end
 
 
 def sql_type(arrow_type: pa.DataType) -> str:
@@ -252,6 +202,8 @@ def retyping(existing: pa.DataType, proposed_kind: str, proposed: pa.DataType) -
     existing = canonical(existing)
     if existing == proposed or pa.types.is_string(existing) or not _kinds_of(existing) or proposed_kind == "absent":
         return None  # (a column of a type this table of kinds does not know is not ours to change)
+    if existing == VARIANT:
+        return None  # a VARIANT holds any JSON value
     if proposed_kind in ("json", "string", "text"):
         return "rebuild"
     integer, decimal = pa.types.is_integer, pa.types.is_decimal
@@ -266,6 +218,8 @@ def retyping(existing: pa.DataType, proposed_kind: str, proposed: pa.DataType) -
     if integer(existing) and decimal(proposed):
         fits = proposed.precision - proposed.scale >= _INTEGER_DIGITS[existing.bit_width]
         return "widen" if fits else "rebuild"
+    if decimal(existing) and existing.scale > 0 and pa.types.is_floating(proposed):
+        return None  # a `number` column made with number_column_type DECIMAL keeps its exact type when it is switched off
     if decimal(existing) and (integer(proposed) or decimal(proposed)):
         digits = _INTEGER_DIGITS[proposed.bit_width] if integer(proposed) else proposed.precision - proposed.scale
         scale = 0 if integer(proposed) else proposed.scale

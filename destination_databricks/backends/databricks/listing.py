@@ -16,7 +16,7 @@ import re
 
 import pyarrow as pa
 
-from ...records.types import of_spark
+from ...records.spark_types import of_spark
 
 _FIELD = re.compile(r"^ ((?:\|    )*)\|-- (.*)$")
 _FLAG = re.compile(r" \((?:nullable|containsNull|valueContainsNull) = (?:true|false)\)$")

@@ -210,12 +210,11 @@ class DatabricksLoader:
         self._known[table] = canonical_schema(staged.schema)
 
     def source(self, staged: StagedTable) -> str:
-        """How the load's statement reads its staged files."""
-        if staged.format is StagedFormat.CSV:  # read in the load's own statement, typed like the table
-            return sql.csv_files(staged.location, staged.schema, self.csv_options)
-        if staged.format is StagedFormat.PARQUET:
-            return sql.parquet_path(staged.location)
-        return sql.delta_path(staged.location)
+        """How the load's statement reads its staged files (CSV in the load's own statement), typed like the table."""
+        if staged.format is StagedFormat.CSV:
+            return sql.table_typed(sql.csv_files(staged.location, staged.schema, self.csv_options), staged.schema)
+        path = sql.parquet_path if staged.format is StagedFormat.PARQUET else sql.delta_path
+        return sql.table_typed(path(staged.location), staged.schema)
 
     def _load_from(self, source: str, load: _Load) -> None:
         """The statements of one load (one commit of rows; a first one only adds columns when the table grows)."""

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ...dedup import ARRIVAL, Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
 from ...naming import TableName, quote
-from ...records.types import canonical, sql_type
+from ...records.types import VARIANT, canonical, sql_type, stored
 
 
 def literal(text: str) -> str:
@@ -122,9 +122,21 @@ def overwrite(catalog: str, table: TableName, source: str) -> str:
     return f"INSERT OVERWRITE TABLE {table_ref(catalog, table)} SELECT * FROM {source}"
 
 
+def table_typed(source: str, schema: pa.Schema) -> str:
+    """``source`` (staged files of ``schema``'s columns, a VARIANT column as its JSON text) with the table's types: each
+    VARIANT column parsed (``try_parse_json``: a text the warehouse cannot hold as VARIANT is null, never a failed
+    load; it is whole in `_airbyte_data`)."""
+    if not any(f.type == VARIANT for f in schema):
+        return source
+    columns = ", ".join(f"try_parse_json({quote(f.name)}) AS {quote(f.name)}" if f.type == VARIANT else quote(f.name)
+                        for f in schema)
+    return f"(SELECT {columns} FROM {source})"
+
+
 def csv_files(location: str, schema: pa.Schema, options: dict[str, str]) -> str:
     """The staged CSV files of a load folder as a source of rows typed like ``schema`` (Databricks' read_files;
     only the named columns, so a rescued-data column the reader may add never reaches the table)."""
+    schema = stored(schema)  # a VARIANT column's JSON text (table_typed parses it)
     opts = "".join(f", {k} => {literal(v)}" for k, v in {"format": "csv", "schema": column_list(schema), **options}.items())
     return f"(SELECT {', '.join(quote(n) for n in schema.names)} FROM read_files({literal(location)}{opts}))"
 

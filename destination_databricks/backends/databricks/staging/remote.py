@@ -24,6 +24,7 @@ import pyarrow as pa
 from ....bounded import BoundedExecutor
 from ....errors import ConfigError, ConnectorError, first_line, service_failure
 from ....naming import TableName
+from ....records.types import stored
 from ....staging.base import StagedFile, StagedFormat, StagedTable, first_id
 from ....staging.filename import FileNamer
 from .liveness import HEARTBEAT, KEPT, MARK, MARKS, STAGING_ROOT, Heartbeat, marked, sweep
@@ -176,7 +177,7 @@ class RemoteStager:
                 raise service_failure(f"Uploading a staged file of {table} to {self.store.where} failed: {exc}",
                                       exc) from exc
         location = self.store.uri(folder)
-        form = self._seal(location, files, schema) if self._seal else self.format
+        form = self._seal(location, files, stored(schema)) if self._seal else self.format
         if self._freeing is not None and files:
             self._sealed[location] = folder
         return StagedTable(table, location, files, schema, form)
