@@ -47,11 +47,15 @@ def loads_exact(text: bytes | str) -> Any:
     return json.loads(text)
 
 
-def loads_fractions_as_text(text: bytes | str) -> Any:
-    """Parse JSON keeping every number with a fraction or exponent as its own text (a plain str), integers exact."""
+_FRACTIONS_AS_TEXT = json.JSONDecoder(parse_float=str)
+
+
+def loads_fractions_as_text(text: bytes) -> Any:
+    """Parse JSON (UTF-8) keeping every number with a fraction or exponent as its own text (a plain str), integers
+    exact. One decoder for every call (``json.loads`` with ``parse_float`` makes a new one each time)."""
     if sys.getrecursionlimit() < _DEEPEST:
         sys.setrecursionlimit(_DEEPEST)
-    return json.loads(text, parse_float=str)
+    return _FRACTIONS_AS_TEXT.decode(text.decode("utf-8", "surrogatepass"))
 
 
 def loads_verbatim(text: bytes | str) -> Any:

@@ -57,3 +57,14 @@ def test_dedup_script_runs_and_keeps_one_row_per_key(capsys):
     assert rows[2][6] == "400"  # updates of existing keys add no row
     assert 20 < int(rows[2][7]) <= 30  # the merge updated a row per distinct updated key (30 updates, random keys)
     assert "records/s" in capsys.readouterr().out
+
+
+def test_column_types_script_runs_and_both_queries_agree(capsys):
+    from bench import column_types
+
+    rows = column_types.main(["--records", "300", "--statement-seconds", "0.05", "--repeat", "1"])
+    assert [r[0] for r in rows] == ["number_column_type DOUBLE", "number_column_type DECIMAL",
+                                    "json_column_type STRING", "json_column_type VARIANT"]
+    assert rows[2][6] == rows[3][6]  # the nested field read from JSON text and from VARIANT: the same sum
+    assert int(rows[2][3]) == int(rows[3][3])  # VARIANT costs no statement more
+    assert "query seconds" in capsys.readouterr().out

@@ -37,6 +37,7 @@ NUMBERS = [
     (b"0.00000000005", Decimal("0.0000000001"), TRUNCATED),  # half up, as Databricks casts
     (b"12345678901234.123456789012", Decimal("12345678901234.1234567890"), TRUNCATED),  # more digits than a double
     (b"123456789012345678.5", Decimal("123456789012345678.5"), None),  # a double would read ...680
+    (b"12345678901234567e2", Decimal("1234567890123456700"), None),  # a double would read ...68e18
     (b"-98765432109876543210.0123456789", Decimal("-98765432109876543210.0123456789"), None),
     (b"9999999999999999999999999999", Decimal("9999999999999999999999999999"), None),  # 28 integer digits
     (b"10000000000000000000000000000", None, NULLED),  # 29
@@ -87,6 +88,23 @@ def test_the_exact_text_wins_wherever_the_number_sits_in_the_record(tmp_path):
              b'{"i":1,"n":12345678901234567.25}']
     rows, _ = sync(tmp_path, [line(t, 1000 + i) for i, t in enumerate(texts)], ColumnTypes(decimal_numbers=True))
     assert [r["n"] for r in rows] == [Decimal("0.3"), Decimal("0.3"), Decimal("12345678901234567.25")]
+
+
+def test_a_name_nested_too_escaped_or_a_line_read_again_still_gives_the_top_level_text(tmp_path):
+    """The text is taken from the record's bytes only where the property's name appears once; a record whose name
+    is spelled with an escape, appears nested as well, or whose line had to be read again is read whole."""
+    datas = [b'{"o":{"n":0.30000000000000004},"n":0.1000000000000000055}',  # nested first: the top-level one wins
+             b'{"\\u006e":123456789012345678.5}',  # "n" spelled with an escape
+             b'{"t":"n","n":1234567890123456.75}',  # the name as a text value too
+             b'{"n":1.5,"o":{"n":99999999999999999.5}}']  # the long one is nested only
+    lines = [line(d, 1000 + i) for i, d in enumerate(datas)]
+    lines.append(b'{"type":"RECORD","record":{"stream":"s","data":{"n":0.1000000000000000055},"meta":{"changes":[]},'
+                 b'"emitted_at":2000}}')  # a field after data: the line is read again
+    rows, _ = sync(tmp_path, lines, ColumnTypes(decimal_numbers=True))
+    assert [r["n"] for r in rows] == [Decimal("0.1"), Decimal("123456789012345678.5"), Decimal("1234567890123456.75"),
+                                      Decimal("1.5"), Decimal("0.1")]
+    changes = [json.loads(r["_airbyte_meta"])["changes"] for r in rows]
+    assert changes == [[TRUNCATED], [], [], [], [TRUNCATED]]
 
 
 def test_an_existing_double_column_stays_double_and_an_existing_decimal_stays_decimal(tmp_path):

@@ -17,9 +17,10 @@ from typing import Any
 
 import orjson
 
-from ..jsontext import dumps_bytes, loads_exact, loads_fractions_as_text, loads_verbatim
+from ..jsontext import dumps_bytes, loads_exact, loads_verbatim
 from ..messages import SURROGATE_ESCAPE, changes_of, data_text, exact_text, parse_line, without_lone_surrogates
 from .buffer import Layout, StreamBuffer
+from .exact_numbers import ExactNumbers
 
 
 @contextmanager
@@ -74,11 +75,11 @@ def columns(buffer: StreamBuffer, layout: Layout, prefix: bytes | None = None) -
     out = Columns([[] for _ in layout.scalar_keys], [(bytearray(), array("i", [0])) for _ in layout.json_keys],
                   [] if layout.key_paths else None)
     wide = _wide(buffer.data)  # one look at the whole buffer; records are looked at only where it found something
-    long = bool(layout.exact_keys) and _long(buffer.data)
+    exact = ExactNumbers(buffer, layout.exact_keys, out.texts) if layout.exact_keys else None
     for start in range(0, len(buffer), CHUNK):
         datas = read(buffer, prefix, start, min(start + CHUNK, len(buffer)), out, wide)
-        if long:
-            exact_numbers(datas, buffer, start, out, layout.exact_keys)
+        if exact is not None:
+            exact.fill(datas, start)
         keys = require(datas, layout, start)
         if out.keys is not None and keys is not None:
             out.keys += keys
@@ -118,33 +119,6 @@ _WIDE, _WIDE_NEGATIVE = b"N" + b"0" * 20, b"N-" + b"0" * 19
 def _wide(text: bytes | bytearray | memoryview) -> bool:
     marked = (text.tobytes() if isinstance(text, memoryview) else text).translate(_MARKS, _SPACE)
     return _WIDE in marked or _WIDE_NEGATIVE in marked
-
-
-# A number of 16 digits or more (points counted): more significant digits than every double holds exactly (15), so
-# read as a double it may not be the value its text says; or with an exponent of 3 digits (`1E-400` reads as 0.0).
-# Found as `_wide` finds wide integers.
-_LONG_MARKS = bytes(0x30 if 0x30 <= b <= 0x39 or b == 0x2E else 0x2D if b in b"-+" else 0x4E if b in b":,[" else
-                    0x45 if b in b"eE" else 0x78 for b in range(256))
-_LONG = (b"N" + b"0" * 16, b"N-" + b"0" * 16, b"E000", b"E-000")
-
-
-def _long(text: bytes | bytearray | memoryview) -> bool:
-    marked = (text.tobytes() if isinstance(text, memoryview) else text).translate(_LONG_MARKS, _SPACE)
-    return any(pattern in marked for pattern in _LONG)
-
-
-def exact_numbers(datas: list[dict], buffer: StreamBuffer, start: int, out: Columns, keys: tuple[str, ...]) -> None:
-    """The values of ``keys`` (DECIMAL columns) in records holding a long number, read again from their text with
-    every non-integer number as its text (Decimal columns convert texts exactly; records/convert.py)."""
-    view, ends = memoryview(buffer.data), buffer.data_ends
-    for i, data in enumerate(datas):
-        row = start + i
-        text = out.texts.get(row) or view[ends[row]:ends[row + 1]]
-        if _long(text):
-            exact = loads_fractions_as_text(bytes(text))
-            for key in keys:
-                if key in exact:
-                    data[key] = exact[key]
 
 
 def _one(result: Columns, row: int, text: memoryview, buffer: StreamBuffer, prefix: bytes | None) -> Any:
