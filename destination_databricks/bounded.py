@@ -53,3 +53,13 @@ class BoundedExecutor:
 
     def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def each(work: Callable[[Any], Any], items: list, at_once: int) -> None:
+    """``work`` for each item, up to ``at_once`` at a time (on threads of their own when more than one)."""
+    if min(at_once, len(items)) <= 1:
+        for item in items:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(at_once, len(items)), thread_name_prefix="schema") as pool:
+        list(pool.map(work, items))

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import fields
+from . import fields, layout
 from .errors import ConfigError, shown
+from .layout import StreamLayout
 from .records.columns import DEFAULT_TYPES, ColumnTypes
 from .vector_search import config as vector_search_config
 from .vector_search.config import VectorSearchConfig
@@ -84,6 +85,7 @@ class Config:
     max_concurrent_statements: int = 8  # statements a sync runs on the warehouse at once
     cdc_hard_delete: bool = True  # cdc_deletion_mode: a deduplicated stream's CDC delete removes the row ("hard")
     vector_search: VectorSearchConfig | None = None  # Delta Sync indexes to keep on the synced tables
+    layouts: tuple[StreamLayout, ...] = ()  # `streams`: clustering, partitioning and properties of their tables
     column_types: ColumnTypes = DEFAULT_TYPES  # how `number` and nested properties are typed in new columns
 
 
@@ -255,6 +257,7 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
         cdc_hard_delete=fields.choice(raw, "cdc_deletion_mode", ("hard", "soft")) == "hard",
         vector_search=vector_search_config.parse(
             raw.get("vector_search"), unity_catalog=databricks is not None and catalog.lower() != "hive_metastore"),
+        layouts=layout.parse(raw.get("streams")),
         column_types=ColumnTypes(
             decimal_numbers=fields.choice(raw, "number_column_type", ("DOUBLE", "DECIMAL"), upper=True) == "DECIMAL",
             # delta-rs cannot write VARIANT columns: the embedded default keeps nested values as JSON text

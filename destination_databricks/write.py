@@ -13,6 +13,7 @@ from .catalog import StreamPlan, read_catalog
 from .config import Config, parse_config
 from .errors import ConfigError
 from .jsontext import read_json
+from .layout import plan_layouts
 from .messages import Output, timed_lines
 from .naming import StreamKey, TableName
 from .records import arrow_runtime
@@ -31,7 +32,9 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
     plans = read_catalog(catalog_path, config.schema, config.column_types)
     indexed = _indexed_tables(config, plans)
     sync_id = str(uuid.uuid4())
+    layouts = plan_layouts(config.layouts, plans)  # (checked against the catalog before any input)
     with backend(config).connect(sync_id, indexed) as (stager, loader):
+        loader.configure(layouts)
         steps = [vector_search_step(config, plans, loader)] if config.vector_search is not None else []
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution, settings=knobs,
                     cdc_hard_delete=config.cdc_hard_delete, after_commit=steps)

@@ -3,7 +3,8 @@ Databricks statements (the rebuild's CREATE OR REPLACE is not verified locally: 
 import pyarrow as pa
 import pytest
 
-from destination_databricks.backends.databricks import retype
+from destination_databricks.backends.databricks import retype, sql
+from destination_databricks.backends.databricks.layouts import Layouts
 from destination_databricks.naming import TableName
 from destination_databricks.records.columns import Column
 from destination_databricks.records.types import TIMESTAMP_TYPE, retyping
@@ -36,7 +37,7 @@ EXISTING = pa.schema([("_airbyte_data", pa.string()), ("n", pa.int64()), ("we ir
 
 def test_widening_alters_the_columns_in_place():
     statements = retype.statements("main", TableName("s", "t"), EXISTING,
-                                   [Column("big", "big", "decimal", pa.decimal128(38, 0))], None, (), False)
+                                   [Column("big", "big", "decimal", pa.decimal128(38, 0))], None, sql.Layout())
     assert statements == ["ALTER TABLE `main`.`s`.`t` SET TBLPROPERTIES ('delta.enableTypeWidening' = 'true')",
                           "ALTER TABLE `main`.`s`.`t` ALTER COLUMN `big` TYPE DECIMAL(38,0)"]
 
@@ -44,7 +45,8 @@ def test_widening_alters_the_columns_in_place():
 def test_a_rebuild_rewrites_the_table_in_one_statement_from_the_records_values():
     columns = [Column("n", "n", "double", pa.float64()), Column("we ird", "we ird", "string", pa.string()),
                Column("big", "big", "decimal", pa.decimal128(38, 0))]
-    [statement] = retype.statements("main", TableName("s", "t"), EXISTING, columns, "s3://b/s/t", ("n",), True)
+    layout = Layouts("main", {}, frozenset({TableName("s", "t")})).new_table(TableName("s", "t"), ("n",))
+    [statement] = retype.statements("main", TableName("s", "t"), EXISTING, columns, "s3://b/s/t", layout)
     assert statement == (
         "CREATE OR REPLACE TABLE `main`.`s`.`t` USING DELTA CLUSTER BY (`n`) TBLPROPERTIES ("
         "'delta.enableDeletionVectors' = 'true', 'delta.enableChangeDataFeed' = 'true') LOCATION 's3://b/s/t' AS "

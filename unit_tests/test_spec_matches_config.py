@@ -65,7 +65,10 @@ VECTOR_SEARCH = {"endpoint_name": "e", "endpoint_type": "STANDARD", "online_time
     {"stream": "vectors", "embedding_vector_column": "v", "embedding_dimension": 3}]}
 CONFIGS = [
     {**DATABRICKS, "database": "main", "data_source": S3, "vector_search": VECTOR_SEARCH,
-     "authentication": {"auth_type": "PERSONAL_ACCESS_TOKEN", "databricks_personal_access_token": "t"}},
+     "authentication": {"auth_type": "PERSONAL_ACCESS_TOKEN", "databricks_personal_access_token": "t"},
+     "number_column_type": "DECIMAL", "json_column_type": "VARIANT",
+     "streams": [{"name": "docs", "namespace": "n", "cluster_by": ["id"], "table_properties": {"a": "b"}},
+                 {"name": "events", "partition_by": ["day"]}]},
     {**DATABRICKS, "database": "main", "data_source": AZURE,
      "authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "i", "databricks_client_secret": "s"}},
     {**DATABRICKS, "database": "main", "databricks_personal_access_token": "t",  # the token-only configs of before

@@ -2,6 +2,7 @@
 import pyarrow as pa
 
 from destination_databricks.backends.databricks import sql
+from destination_databricks.backends.databricks.layouts import Layouts
 from destination_databricks.naming import TableName
 
 
@@ -16,8 +17,9 @@ def test_staged_csv_is_read_by_the_loads_own_statement_with_its_schema_and_optio
 
 def test_a_deduplicated_table_is_clustered_by_its_key_with_deletion_vectors():
     """The local engine has no liquid clustering (its warehouse leaves CLUSTER BY out): checked as text."""
+    layout = Layouts("main", {}, frozenset()).new_table(TableName("s", "t"), ("id", "o`rg"))
     statement = sql.create_table("main", TableName("s", "t"), pa.schema([("id", pa.int64()), ("o`rg", pa.string())]),
-                                 None, "c", cluster_by=("id", "o`rg"))
+                                 None, "c", layout)
     assert statement == ("CREATE TABLE IF NOT EXISTS `main`.`s`.`t` (`id` BIGINT, `o``rg` STRING) USING DELTA "
                          "CLUSTER BY (`id`, `o``rg`) TBLPROPERTIES ('delta.enableDeletionVectors' = 'true') COMMENT 'c'")
     assert "CLUSTER BY" not in sql.create_table("main", TableName("s", "t"), pa.schema([("id", pa.int64())]), None, "c")
@@ -46,3 +48,25 @@ def test_a_swap_reads_its_shadow_and_its_last_staged_rows_as_one_in_the_last_rou
     assert text == ("SELECT `id`, CAST(`n` AS DECIMAL(38,0)) AS `n`, CAST(NULL AS BOOLEAN) AS `new```, `old` "
                     "FROM `c`.`s`.`_airbyte_tmp_g2_t` UNION ALL "
                     "SELECT `id`, `n`, `new```, CAST(NULL AS STRING) AS `old` FROM delta.`s3://b/x`")
+
+
+def test_a_table_made_from_its_first_rows_carries_its_layout_and_comment():
+    """The local engine has no CLUSTER BY and refuses COMMENT in CREATE TABLE … AS SELECT: checked as text."""
+    t = TableName("s", "t")
+    assert sql.create_table_as("main", t, "SELECT 1", None, sql.Layout("AUTO", (), (("a.b", "it's"),)), "stream 'x'") == (
+        "CREATE TABLE `main`.`s`.`t` USING DELTA CLUSTER BY AUTO TBLPROPERTIES ('a.b' = 'it\\'s') "
+        "COMMENT 'stream \\'x\\'' AS SELECT 1")
+    assert sql.create_table_as("main", t, "SELECT 1", "s3://b/t", sql.Layout((), ("d`ay",))) == (
+        "CREATE TABLE `main`.`s`.`t` USING DELTA PARTITIONED BY (`d``ay`) LOCATION 's3://b/t' AS SELECT 1")
+    commented = pa.schema([pa.field("id", pa.int64(), metadata={"comment": "the 'id'"}), ("n", pa.string())])
+    assert sql.has_comments(commented) and not sql.has_comments(pa.schema([("n", pa.string())]))
+    assert sql.create_table("main", t, commented, None, "c") == (
+        "CREATE TABLE IF NOT EXISTS `main`.`s`.`t` (`id` BIGINT COMMENT 'the \\'id\\'', `n` STRING) USING DELTA COMMENT 'c'")
+
+
+def test_an_existing_tables_clustering_and_properties_change_by_alter():
+    t = TableName("s", "t")
+    assert sql.cluster_by("main", t, ("a", "b")) == "ALTER TABLE `main`.`s`.`t` CLUSTER BY (`a`, `b`)"
+    assert sql.cluster_by("main", t, "AUTO") == "ALTER TABLE `main`.`s`.`t` CLUSTER BY AUTO"
+    assert sql.cluster_by("main", t, "NONE") == sql.cluster_by("main", t, ()) == "ALTER TABLE `main`.`s`.`t` CLUSTER BY NONE"
+    assert sql.set_properties("main", t, [("k", "v")]) == "ALTER TABLE `main`.`s`.`t` SET TBLPROPERTIES ('k' = 'v')"

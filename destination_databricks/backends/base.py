@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +11,7 @@ import pyarrow as pa
 from ..catalog import SyncMode
 from ..config import Config
 from ..dedup import Merge
+from ..layout import TableLayout
 from ..naming import TableName, sanitize
 from ..records.columns import Column
 from ..refresh import Refresh
@@ -40,8 +41,11 @@ class Loader(Protocol):
         deduplicated stream (``merge``) merges the newest row per key in, or replaces the rows by them
         (overwrite_dedup)."""
 
+    def configure(self, layouts: Mapping[TableName, TableLayout]) -> None:
+        """The layouts the config's `streams` asks of these tables (layout.py), before any load."""
+
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
-             staged: StagedTable | None = None) -> None:
+             staged: StagedTable | None = None, comment: str = "") -> None:
         """A truncating refresh's end (refresh.py): in one commit, ``table`` loses its rows of older generations
         (all of them for an overwrite) and gains the rows of ``refresh.shadow`` (if any: nothing may have committed
         before the stream's end) and of ``staged`` (the stream's last round, not loaded into the shadow), merged by

@@ -142,6 +142,16 @@ def _convert(js: Any, hint: str, names: _RecordNames) -> Any:
     return _union(branches)
 
 
+def _described(js: Any) -> str:
+    """A property's description, else its title (the JSON schema's words for it), if any."""
+    if not isinstance(js, dict):
+        return ""
+    for word in ("description", "title"):
+        if isinstance(js.get(word), str) and js[word].strip():
+            return js[word].strip()
+    return ""
+
+
 def _nullable(avro: Any) -> Any:
     if avro == "null":
         return "null"
@@ -165,6 +175,9 @@ def _fields(properties: dict, names: _RecordNames) -> list[dict]:
         field: dict[str, Any] = {"name": name, "type": _nullable(_convert(properties[prop], name, names)), "default": None}
         if name != prop:
             field["x-json-name"] = prop
+        doc = _described(properties[prop])
+        if doc:
+            field["doc"] = doc  # the column's comment
         fields.append(field)
     return fields
 

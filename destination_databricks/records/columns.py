@@ -54,6 +54,7 @@ class Column:
     key: str | None  # the record property it is read from; None for a table column the stream lacks
     kind: str  # how a value becomes a column value: a kind of records/types.py
     type: pa.DataType
+    comment: str = ""  # the property's description (else title) in the stream's schema
 
 
 def stream_columns(avro_schema: dict, variant: bool = False) -> list[Column]:
@@ -64,7 +65,8 @@ def stream_columns(avro_schema: dict, variant: bool = False) -> list[Column]:
         kind, arrow_type = types.of_avro(field["type"])
         if variant and kind == "json":
             kind, arrow_type = "variant", types.VARIANT
-        columns.append(Column(field["name"], field.get("x-json-name", field["name"]), kind, arrow_type))
+        columns.append(Column(field["name"], field.get("x-json-name", field["name"]), kind, arrow_type,
+                              field.get("doc", "")))
     return columns
 
 
@@ -99,7 +101,8 @@ def file_schema(columns: Sequence[Column], existing: pa.Schema | None = None) ->
     """The staged files' schema: the table's columns in the table's order, then what it lacks (the connector's
     columns first, then new typed ones). Statements that load by position (INSERT … SELECT *) then line up."""
     ours = {f.name: f for f in AIRBYTE_SCHEMA}
-    typed = {c.name: pa.field(c.name, c.type, nullable=True) for c in columns}
+    typed = {c.name: pa.field(c.name, c.type, nullable=True, metadata={"comment": c.comment} if c.comment else None)
+             for c in columns}
     fields = []
     for field in existing or ():
         found = ours.pop(field.name.lower(), None) or typed.pop(field.name, None)

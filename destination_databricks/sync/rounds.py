@@ -22,6 +22,7 @@ from ..backends.base import Loader
 from ..catalog import SyncMode
 from ..checkpoint import Checkpoints
 from ..errors import SystemFailure
+from ..layout import table_comment
 from ..naming import StreamKey, TableName
 from ..refresh import into_shadow
 from ..settings import Settings
@@ -211,7 +212,7 @@ class CommitRounds:
         into = staged
         if stream.refresh is not None:
             into, mode, merge = into_shadow(staged, stream.refresh, merge)
-        self.loader.load(into, mode, f"Created from stream {plan.key}", merge)
+        self.loader.load(into, mode, table_comment(plan.key), merge)
         self.stager.loaded(staged)
 
     def _committed(self, stream: StreamState, covered: int) -> tuple[TableName, int, SyncMode] | None:
@@ -244,7 +245,7 @@ class CommitRounds:
         schema = self.batches.builder(stream).schema
         files = self.batches.writer.written(stream)
         staged = self.stager.seal(stream.plan.table, files, schema) if files else None
-        self.loader.swap(stream.refresh, stream.plan.table, schema, stream.merge, staged)
+        self.loader.swap(stream.refresh, stream.plan.table, schema, stream.merge, staged, table_comment(stream.plan.key))
         if staged is not None:
             self.stager.loaded(staged)
 

@@ -30,6 +30,24 @@ def tables_with_schemas(rows: pa.Table) -> dict[str, pa.Schema | None]:
     return {name: schema_of(info or "") for name, info, temp in zip(names, infos, temporary) if not temp}
 
 
+def tables_with_properties(rows: pa.Table) -> dict[str, dict[str, str]]:
+    """SHOW TABLE EXTENDED's rows → table name → its table properties, where the listing shows them."""
+    if "information" not in rows.column_names:
+        return {}
+    found = {name: listed_properties(info or "") for name, info in
+             zip(rows.column("tableName").to_pylist(), rows.column("information").to_pylist())}
+    return {name: properties for name, properties in found.items() if properties is not None}
+
+
+def listed_properties(information: str) -> dict[str, str] | None:
+    """The `Table Properties: [k=v, …]` line of a table's `information` (Spark's rendering; None: not there)."""
+    for line in information.split("\n"):
+        if line.startswith("Table Properties: [") and line.endswith("]"):
+            items = line[len("Table Properties: ["):-1].split(", ")
+            return dict(item.split("=", 1) for item in items if "=" in item)
+    return None
+
+
 def schema_of(information: str) -> pa.Schema | None:
     """The table's schema from its `information` text; None when it has none or one not read in full."""
     lines = information.split("\n")

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import orjson
 import pyarrow as pa
 
+from ...bounded import each
 from ...catalog import SyncMode
 from ...dedup import Merge
 from ...delta_files import DeltaLogs
 from ...errors import SystemFailure
+from ...layout import TableLayout
 from ...naming import TableName
 from ...records.columns import Column
 from ...records.types import canonical_schema
@@ -27,6 +28,7 @@ from ...refresh import Refresh, is_internal, shadowed
 from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
 from . import listing, retype, sql, swap
+from .layouts import Layouts
 from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound, ThreadClients
 
 logger = logging.getLogger("airbyte")
@@ -42,6 +44,7 @@ class _Load:
     columns: list[str]  # the source's columns
     creates: bool = False  # the table does not exist: CREATE TABLE … AS SELECT the load's rows
     location: str | None = None  # where the table lives (None: managed)
+    comment: str = ""  # the table's, if the load creates it
 
 
 class DatabricksLoader:
@@ -62,6 +65,7 @@ class DatabricksLoader:
         self._known: dict[TableName, pa.Schema | None] = {}
         self.change_data_feed = change_data_feed
         self.remove_data = remove_data
+        self.layouts = Layouts(catalog, {}, change_data_feed)  # the config's (configure)
         self._listed: dict[str, list[str]] = {}  # the table names of each schema listed so far
         self._schemas_there: set[str] = set()  # created by this sync, or listed: no CREATE SCHEMA needed
         self._schema_lock = threading.Lock()
@@ -118,6 +122,8 @@ class DatabricksLoader:
             self._listed[schema] = []
             return {}
         self._schemas_there.add(schema)
+        self.layouts.listed.update((TableName(schema, name.lower()), found)
+                                   for name, found in listing.tables_with_properties(answer).items())
         tables = {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
         self._listed[schema] = sorted(tables)
         return tables
@@ -143,24 +149,12 @@ class DatabricksLoader:
             else:
                 self._known[table] = None
 
-        if len(unlisted) > 1:
-            with ThreadPoolExecutor(max_workers=min(LOG_READERS, len(unlisted)), thread_name_prefix="log") as pool:
-                list(pool.map(look, unlisted))
-        else:
-            for table in unlisted:
-                look(table)
+        each(look, unlisted, LOG_READERS)
 
         def read(table: TableName) -> None:
             self._known[table] = self._read(table, listed=table not in orphans)
 
-        rest = [t for t in tables if t not in self._known]
-        readers = min(self.capabilities.concurrent_loads, len(rest))
-        if readers > 1:
-            with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="schema") as pool:
-                list(pool.map(read, rest))
-        else:
-            for table in rest:
-                read(table)
+        each(read, [t for t in tables if t not in self._known], self.capabilities.concurrent_loads)
 
     def ensure_schema(self, schema: str, exists: bool = False) -> None:
         """Create the schema unless this sync did or listed it (or ``exists``: it is known to exist now)."""
@@ -174,17 +168,20 @@ class DatabricksLoader:
         table = staged.table
         existing = self.table_schema(table)
         location = self.location(table)
-        creates = existing is None and bool(staged.files)  # the load's statement creates the table (CTAS)
+        # The load's statement creates the table (CTAS), unless its columns have comments (a CTAS cannot give them).
+        creates = existing is None and bool(staged.files) and not sql.has_comments(staged.schema)
         if existing is None:
             self.ensure_schema(table.schema)
             if not creates:  # no rows to create it from: an empty table of the staged shape
-                self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment,
-                                                     cluster_by=merge.keys if merge else (),
-                                                     change_data_feed=table in self.change_data_feed),
+                layout = self.layouts.new_table(table, merge.keys if merge else ())
+                self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment, layout),
                                     f"create table {table}")
             existing = staged.schema
+        else:
+            self.layouts.existing_table(self.client, table, merge.keys if merge else ())
         grows = any(name not in existing.names for name in staged.schema.names)
-        load = _Load(staged, mode, merge, grows=grows, columns=staged.schema.names, creates=creates, location=location)
+        load = _Load(staged, mode, merge, grows=grows, columns=staged.schema.names, creates=creates, location=location,
+                     comment=comment)
         if staged.format is not StagedFormat.DELTA and not staged.files:  # no folder: an empty source of the table's shape
             empty = replace(load, grows=False, columns=existing.names)
             self._load_from(f"(SELECT * FROM {sql.table_ref(self.catalog, table)} WHERE FALSE)", empty)
@@ -222,9 +219,8 @@ class DatabricksLoader:
         files = bool(staged.files)
         if load.creates:  # one statement creates the table from the first rows (sql.create_table_as: if it exists …)
             rows = sql.latest_rows(source, load.columns, load.merge) if load.merge else f"SELECT * FROM {source}"
-            statement = sql.create_table_as(catalog, table, rows, load.location,
-                                            cluster_by=load.merge.keys if load.merge else (),
-                                            change_data_feed=table in self.change_data_feed)
+            layout = self.layouts.new_table(table, load.merge.keys if load.merge else ())
+            statement = sql.create_table_as(catalog, table, rows, load.location, layout, load.comment)
             self.client.execute(statement, f"create {table} from {len(staged.files)} staged files")
             return
         if load.grows and (load.mode.replaces or load.merge is not None):
@@ -249,10 +245,13 @@ class DatabricksLoader:
         """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
         return next((f.first_id for f in staged.files if f.first_id), "")
 
+    def configure(self, layouts: Mapping[TableName, TableLayout]) -> None:
+        self.layouts.configured = layouts
+
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
-             staged: StagedTable | None = None) -> None:
+             staged: StagedTable | None = None, comment: str = "") -> None:
         """The table holds the new generation from now on, in one commit (swap.py)."""
-        swap.swap(self, refresh, table, schema, merge, staged)
+        swap.swap(self, refresh, table, schema, merge, staged, comment)
 
     def drop(self, table: TableName) -> None:
         """Drop a table of the connector's own (a shadow), and its data where the table is unmanaged."""

@@ -34,7 +34,7 @@ def _value(column: Column, current: str) -> str:
 
 
 def statements(catalog: str, table: TableName, existing: pa.Schema, columns: Sequence[Column],
-               location: str | None, cluster_by: tuple[str, ...], change_data_feed: bool) -> list[str]:
+               location: str | None, layout: sql.Layout) -> list[str]:
     """The statements that give ``columns`` (columns of ``table`` whose type changes) their new types."""
     changes = [types.retyping(existing.field(c.name).type, c.kind, c.type) for c in columns]
     if all(change == "widen" for change in changes):
@@ -44,7 +44,7 @@ def statements(catalog: str, table: TableName, existing: pa.Schema, columns: Seq
     select = ", ".join(f"{_value(changed[f.name], f.name)} AS {quote(f.name)}" if f.name in changed else quote(f.name)
                        for f in existing)
     return [sql.create_table_as(catalog, table, f"SELECT {select} FROM {sql.table_ref(catalog, table)}", location,
-                                cluster_by=cluster_by, change_data_feed=change_data_feed, replace=True)]
+                                layout, replace=True)]
 
 
 def retype(loader: DatabricksLoader, table: TableName, columns: Sequence[Column], merge: Merge | None) -> None:
@@ -52,7 +52,7 @@ def retype(loader: DatabricksLoader, table: TableName, columns: Sequence[Column]
     existing = loader.table_schema(table)
     assert existing is not None
     for statement in statements(loader.catalog, table, existing, columns, loader.location(table),
-                                merge.keys if merge else (), table in loader.change_data_feed):
+                                loader.layouts.new_table(table, merge.keys if merge else ())):
         loader.client.execute(statement, f"change the types of columns of {table}")
     changed = {c.name: c.type for c in columns}
     loader.known(table, pa.schema([pa.field(f.name, changed.get(f.name, f.type)) for f in existing]))

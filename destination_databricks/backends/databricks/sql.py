@@ -1,9 +1,8 @@
-"""Every statement the connector sends to Databricks, as pure functions of quoted names and literals.
+"""Every statement the connector sends to Databricks, as pure functions of quoted names and literals: the ones that
+move rows here, the ones that define tables in ddl.py (with the quoting both use; imported from here too).
 
 Nothing else in the code base writes statements (dedup.py spells a deduplicated stream's rules as clauses
 with SQL conditions, which both backends render: MERGE text here, delta-rs merge calls for LOCAL).
-Identifiers are backtick-quoted by naming.quote (a backtick inside is doubled); string literals are
-single-quoted with `\\` and `'` escaped; column types come from the type table (records/types.py).
 Statements that both Databricks and the local test engine run were preferred (docs/local-warehouse.md:
 "Not verified locally" lists the ones it cannot run).
 """
@@ -14,14 +13,24 @@ import pyarrow as pa
 from ...dedup import ARRIVAL, Merge, Truncation, is_deleted, key_match, latest_first, merge_clauses
 from ...naming import TableName, quote
 from ...records.types import VARIANT, canonical, sql_type, stored
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def table_ref(catalog: str, table: TableName) -> str:
-    return f"{quote(catalog)}.{quote(table.schema)}.{quote(table.table)}"
+from .ddl import (  # noqa: F401  (the statements that define tables, for sql's callers)
+    Layout,
+    adopt_table,
+    alter_column_type,
+    cluster_by,
+    column_list,
+    create_schema,
+    create_table,
+    create_table_as,
+    create_volume,
+    drop_table,
+    enable_change_data_feed,
+    enable_type_widening,
+    has_comments,
+    literal,
+    set_properties,
+    table_ref,
+)
 
 
 def delta_path(location: str) -> str:
@@ -32,56 +41,6 @@ def delta_path(location: str) -> str:
 def parquet_path(location: str) -> str:
     """The Parquet files of a folder read by path: parquet.`/Volumes/…`."""
     return f"parquet.{quote(location)}"
-
-
-def column_list(schema: pa.Schema) -> str:
-    return ", ".join(f"{quote(f.name)} {sql_type(f.type)}" for f in schema)
-
-
-def create_schema(catalog: str, schema: str) -> str:
-    return f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(schema)}"
-
-
-def _layout(cluster_by: tuple[str, ...], change_data_feed: bool) -> str:
-    """CLUSTER BY and TBLPROPERTIES of a new table: a deduplicated stream's table is liquid-clustered by its key
-    with deletion vectors on; an indexed one (Vector Search) has Change Data Feed on."""
-    layout = f" CLUSTER BY ({', '.join(quote(c) for c in cluster_by)})" if cluster_by else ""
-    properties = ([("delta.enableDeletionVectors", "true")] if cluster_by else []) + (
-        [("delta.enableChangeDataFeed", "true")] if change_data_feed else [])
-    if properties:
-        layout += " TBLPROPERTIES (" + ", ".join(f"{literal(k)} = {literal(v)}" for k, v in properties) + ")"
-    return layout
-
-
-def create_table_as(catalog: str, table: TableName, rows: str, location: str | None,
-                    cluster_by: tuple[str, ...] = (), change_data_feed: bool = False, replace: bool = False) -> str:
-    """A new table made from ``rows`` (a query) in one statement: the first load of a stream creates its table
-    and commits its rows at once. It fails when the table exists (TABLE_OR_VIEW_ALREADY_EXISTS): another writer
-    created it first, or a replay of this very statement did; the loader then loads the rows by the ordinary
-    statement, whose marker or merge keeps a replay from adding them twice. (IF NOT EXISTS would silently drop
-    the rows of a sync that lost the race. No COMMENT: the local engine refuses it in CREATE TABLE … AS SELECT.)
-    ``replace``: CREATE OR REPLACE, the table rewritten from ``rows`` in one commit (a change of column types)."""
-    where = f" LOCATION {literal(location)}" if location else ""
-    return (f"CREATE {'OR REPLACE ' if replace else ''}TABLE {table_ref(catalog, table)} USING DELTA"
-            f"{_layout(cluster_by, change_data_feed)}{where} AS {rows}")
-
-
-def create_table(catalog: str, table: TableName, schema: pa.Schema, location: str | None, comment: str,
-                 cluster_by: tuple[str, ...] = (), change_data_feed: bool = False) -> str:
-    """An unmanaged table at ``location``, or a managed one when ``location`` is None.
-
-    ``cluster_by``: a deduplicated stream's key columns. Such a table is liquid-clustered by its key and has
-    deletion vectors on, so a MERGE or DELETE marks rows instead of rewriting whole files.
-    """
-    where = f" LOCATION {literal(location)}" if location else ""
-    layout = _layout(cluster_by, change_data_feed)
-    return (f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} ({column_list(schema)}) USING DELTA"
-            f"{layout}{where} COMMENT {literal(comment)}")
-
-
-def adopt_table(catalog: str, table: TableName, location: str) -> str:
-    """Register the Delta table already at ``location`` under this name, with its own schema."""
-    return f"CREATE TABLE IF NOT EXISTS {table_ref(catalog, table)} USING DELTA LOCATION {literal(location)}"
 
 
 def table_columns(catalog: str, table: TableName) -> str:
@@ -150,15 +109,6 @@ def add_columns_from(catalog: str, table: TableName, source: str) -> str:
     """
     return (f"MERGE WITH SCHEMA EVOLUTION INTO {table_ref(catalog, table)} AS target "
             f"USING (SELECT * FROM {source} WHERE FALSE) AS source ON FALSE WHEN NOT MATCHED THEN INSERT *")
-
-
-def create_volume(catalog: str, schema: str, volume: str, comment: str) -> str:
-    """A managed Unity Catalog volume (its files live in the metastore's storage), if it is not there yet."""
-    return f"CREATE VOLUME IF NOT EXISTS {quote(catalog)}.{quote(schema)}.{quote(volume)} COMMENT {literal(comment)}"
-
-
-def drop_table(catalog: str, table: TableName) -> str:
-    return f"DROP TABLE IF EXISTS {table_ref(catalog, table)}"
 
 
 def show_tables_extended(catalog: str, schema: str) -> str:
@@ -271,16 +221,3 @@ def swap_merging(catalog: str, table: TableName, rows: str, merge: Merge, trunca
 def key_sample(catalog: str, table: TableName) -> str:
     """One row's `_airbyte_key` (how many key parts it holds tells how the table is keyed)."""
     return (f"SELECT `_airbyte_key` FROM {table_ref(catalog, table)} WHERE `_airbyte_key` IS NOT NULL LIMIT 1")
-
-
-def enable_type_widening(catalog: str, table: TableName) -> str:
-    return f"ALTER TABLE {table_ref(catalog, table)} SET TBLPROPERTIES ('delta.enableTypeWidening' = 'true')"
-
-
-def alter_column_type(catalog: str, table: TableName, column: str, arrow_type: pa.DataType) -> str:
-    """Widen a column's type in place (Delta type widening: no row is rewritten)."""
-    return f"ALTER TABLE {table_ref(catalog, table)} ALTER COLUMN {quote(column)} TYPE {sql_type(arrow_type)}"
-
-
-def enable_change_data_feed(catalog: str, table: TableName) -> str:
-    return f"ALTER TABLE {table_ref(catalog, table)} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"

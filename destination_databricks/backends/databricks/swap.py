@@ -29,12 +29,12 @@ class Rows:
 
 
 def swap(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
-         staged: StagedTable | None) -> None:
+         staged: StagedTable | None, comment: str = "") -> None:
     """Make ``table`` hold the refresh's rows: its shadow's and ``staged``'s (the rows of its last round, which
     go straight into the swap rather than into the shadow first). ``schema``: the stream's columns, for a table
     created empty."""
     shadow = loader.table_schema(refresh.shadow)
-    replace_rows(loader, refresh, table, schema, merge, rows_of(loader, refresh.shadow, shadow, staged, merge))
+    replace_rows(loader, refresh, table, schema, merge, rows_of(loader, refresh.shadow, shadow, staged, merge), comment)
 
 
 def rows_of(loader: DatabricksLoader, shadow: TableName, found: pa.Schema | None, staged: StagedTable | None,
@@ -58,27 +58,35 @@ def rows_of(loader: DatabricksLoader, shadow: TableName, found: pa.Schema | None
 
 
 def replace_rows(loader: DatabricksLoader, refresh: Refresh, table: TableName, schema: pa.Schema,
-                 merge: Merge | None, rows: Rows | None) -> None:
-    """Make ``table`` hold ``rows`` (None: no row came) in one commit."""
+                 merge: Merge | None, rows: Rows | None, comment: str = "") -> None:
+    """Make ``table`` hold ``rows`` (None: no row came) in one commit (``comment``: a new table's)."""
     catalog = loader.catalog
     existing = loader.table_schema(table)
     if existing is None:
         loader.ensure_schema(table.schema)
-        cdf = table in loader.change_data_feed
-        if rows is None:  # no rows came: an empty table of the stream's shape
-            statement = sql.create_table(catalog, table, schema, loader.location(table), "Created by a refresh",
-                                         cluster_by=merge.keys if merge else (), change_data_feed=cdf)
+        layout = loader.layouts.new_table(table, merge.keys if merge else ())
+        if rows is None or sql.has_comments(schema):  # (a CTAS cannot give columns their comments)
+            # an empty table of the stream's shape; the rows, if any, come in as into an existing table
+            empty, made = True, schema
+            statement = sql.create_table(catalog, table, schema, loader.location(table), comment, layout)
         else:
-            statement = create_statement(catalog, table, rows, loader.location(table), merge, cdf)
+            empty, made = False, rows.schema
+            statement = create_statement(catalog, table, rows, loader.location(table), merge, layout, comment)
+        created = False
         try:
             loader.client.execute(statement, f"create {table} from its refresh")
-            loader.known(table, rows.schema if rows is not None else schema)
-            return
+            loader.known(table, made)
+            created = True
         except TableExists:
             pass
-        existing = loader.reread(table)  # created meanwhile (outside the handler): swapped into as it is now
+        if created and (rows is None or not empty):
+            return
+        # created empty, or meanwhile by another writer (outside the handler: read as it is now): swapped into
+        existing = schema if created else loader.reread(table)
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
+    else:
+        loader.layouts.existing_table(loader.client, table, merge.keys if merge else ())
     truncation = refresh.truncation
     if truncation is not None and rows is not None and GENERATION in existing.names and not keeps_rows(
             loader, table, truncation):
@@ -110,11 +118,10 @@ def _kept_rows(merge: Merge | None) -> str | None:
 
 
 def create_statement(catalog: str, table: TableName, rows: Rows, location: str | None, merge: Merge | None,
-                     change_data_feed: bool) -> str:
+                     layout: sql.Layout, comment: str) -> str:
     """The table did not exist: it is created from the refresh's rows."""
     select = sql.rows_from(rows.source, rows.schema.names, rows.schema, _kept_rows(merge))
-    return sql.create_table_as(catalog, table, select, location, cluster_by=merge.keys if merge else (),
-                               change_data_feed=change_data_feed)
+    return sql.create_table_as(catalog, table, select, location, layout, comment)
 
 
 def swap_statements(catalog: str, table: TableName, existing: pa.Schema, rows: Rows | None,

@@ -6,9 +6,10 @@ copies) them into the table folder and commits them; the data is never re-encode
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pyarrow.dataset as ds
 from ... import delta_files
 from ...catalog import SyncMode
 from ...dedup import KEY_COLUMN, Merge
+from ...layout import TableLayout
 from ...naming import TableName
 from ...records.columns import Column
 from ...refresh import Refresh, into_shadow, is_internal, shadowed
@@ -27,6 +29,7 @@ from . import retype as retyping
 from . import swap as swapping
 from .commits import retried
 
+logger = logging.getLogger("airbyte")
 CAPABILITIES = Capabilities(
     concurrent_loads=4,  # loads of different tables are independent Delta commits; delta-rs releases the GIL
     # A merge holds its source (the load's newest rows) in memory, so deduplicated loads commit every 64 MiB of
@@ -43,6 +46,30 @@ class DeltaRsLoader:
         self.root = root
         self.sync_id = sync_id
         self.schemas = schemas
+        self.layouts: Mapping[TableName, TableLayout] = {}
+        self._laid_out: set[TableName] = set()
+
+    def configure(self, layouts: Mapping[TableName, TableLayout]) -> None:
+        """Table properties apply; clustering and partitioning are Databricks' (delta-rs writes neither)."""
+        self.layouts = layouts
+        for table, layout in layouts.items():
+            if layout.cluster_by is not None or layout.partition_by:
+                logger.info("%s: cluster_by and partition_by apply on the Databricks data sources; LOCAL writes "
+                            "unpartitioned, unclustered tables (delta-rs has neither).", table)
+
+    def _properties(self, table: TableName) -> None:
+        """After a table's first commit of the sync: the config's table properties it lacks, in one commit."""
+        layout = self.layouts.get(table)
+        if layout is None or not layout.properties or table in self._laid_out:
+            return
+        from deltalake import DeltaTable
+
+        self._laid_out.add(table)
+        found = DeltaTable(self.location(table))
+        has = found.metadata().configuration
+        changed = {k: v for k, v in layout.properties if has.get(k) != v}
+        if changed:
+            found.alter.set_table_properties(changed, raise_if_not_exists=False)  # (custom keys too)
 
     def location(self, table: TableName) -> str:
         return os.path.join(self.root, table.schema, table.table)
@@ -61,6 +88,7 @@ class DeltaRsLoader:
                 retried(staged.table, location, lambda: merging.write_latest(
                     location, [f.location for f in staged.files], staged.schema, merge, mode.replaces,
                     description=comment))
+                self._properties(staged.table)
             return
         data = []
         for file in staged.files:
@@ -70,15 +98,18 @@ class DeltaRsLoader:
             data.append(delta_files.DataFile(name, file.size, file.rows))
         retried(staged.table, location, lambda: delta_files.commit(
             location, data, staged.schema, "overwrite" if mode.replaces else "append", description=comment))
+        self._properties(staged.table)
 
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
-             staged: StagedTable | None = None) -> None:
+             staged: StagedTable | None = None, comment: str = "") -> None:
         if staged is not None and staged.files:  # into the shadow first: linking files there costs nothing here
             into, mode, soft = into_shadow(staged, refresh, merge)
             self.load(into, mode, f"Refresh of {table}", soft)
         retried(table, self.location(table), lambda: swapping.swap(
             refresh, self.location(table), self.location(refresh.shadow), schema, merge,
-            description=f"Refreshed from {refresh.shadow.table}"))
+            description=comment or f"Refreshed from {refresh.shadow.table}"))
+        if os.path.isdir(os.path.join(self.location(table), "_delta_log")):
+            self._properties(table)
 
     def drop(self, table: TableName) -> None:
         if shadowed(table) is None:
