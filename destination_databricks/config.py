@@ -264,3 +264,22 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
             variant=fields.choice(raw, "json_column_type", ("STRING", "VARIANT"), upper=True) == "VARIANT"
             and databricks is not None),
     )
+
+
+def column_type_notes(config: Config, raw: Mapping[str, Any]) -> list[str]:
+    """What `check` says of the column-type and layout options: they shape new columns and tables only."""
+    notes = []
+    if str(raw.get("json_column_type") or "").upper() == "VARIANT":
+        notes.append("json_column_type VARIANT: new columns of nested values are VARIANT; existing columns keep their "
+                     "types (a STRING column of JSON text stays STRING)." if config.column_types.variant else
+                     "json_column_type VARIANT: LOCAL keeps nested values as JSON text in STRING columns (delta-rs "
+                     "cannot write VARIANT).")
+    if config.column_types.decimal_numbers:
+        notes.append("number_column_type DECIMAL: new `number` columns are DECIMAL(38,10); existing columns keep their "
+                     "types (a DOUBLE column stays DOUBLE).")
+    if config.layouts:
+        notes.append("streams: cluster_by and table_properties change existing tables at their next sync where they "
+                     "differ; partition_by applies to new tables only" + (
+                         "; LOCAL applies table_properties only." if config.databricks is None else "."))
+    return notes
+

@@ -10,7 +10,7 @@ from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import AirbyteConnectionStatus, Status
 
 from . import backends, secrets, settings
-from .config import parse_config
+from .config import column_type_notes, parse_config
 from .errors import ConnectorError
 from .jsontext import read_json
 from .messages import Output
@@ -67,6 +67,8 @@ class DestinationDatabricks(Destination):
             return AirbyteConnectionStatus(status=Status.FAILED, message=secrets.mask(exc.message))
         except Exception as exc:
             return AirbyteConnectionStatus(status=Status.FAILED, message=secrets.mask(f"{type(exc).__name__}: {exc}"))
+        for note in column_type_notes(parsed, config):
+            logger.info(note)
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
     def write(self, config: Mapping[str, Any], configured_catalog: Any, input_messages: Iterable[Any]) -> Iterable[Any]:

@@ -606,7 +606,7 @@ def test_values_as_real_sources_send_them_fit_their_columns(destination, tmp_pat
                emitted_at=1_700_000_000),
         record("s", {"id": 2, "n": "15", "x": "1e3", "at": "2024-06-04T02:24:06.1234567Z", "big": "12"},
                emitted_at=1_700_000_001.5),
-        record("s", {"id": 3, "n": 2.5, "x": "abc", "at": "2024-06-04T02:24:06.123456Z", "big": 1e30}),
+        record("s", {"id": 3, "n": 2.5, "x": "abc", "at": "2024-06-04T02:24:06.123456Z", "big": 1e40}),  # 41 digits
         stream_state("s", 3)])
     assert result.returncode == 0, result.stdout[-3000:]
     rows = {r["id"]: r for r in destination.rows("default", "s")}

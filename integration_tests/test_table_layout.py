@@ -74,9 +74,10 @@ def test_a_changed_layout_is_applied_to_the_existing_table_once(destination, tmp
         assert {k: configuration.get(k) for k in OWNER} == OWNER
         return
     alters = [s for s in sent if s.startswith("ALTER")]
-    assert alters == ["ALTER TABLE `%s`.`app`.`users` CLUSTER BY (`name`, `id`)" % destination.catalog,
-                      "ALTER TABLE `%s`.`app`.`users` SET TBLPROPERTIES ('delta.appendOnly' = 'false', 'x.owner' = "
-                      "'data team', 'airbyte.clustered_by' = 'name,id')" % destination.catalog]
+    ref = f"`{destination.catalog}`.`app`.`users`"
+    assert alters == [f"ALTER TABLE {ref} CLUSTER BY (`name`, `id`)",
+                      f"ALTER TABLE {ref} SET TBLPROPERTIES ('delta.appendOnly' = 'false', 'x.owner' = 'data team', "
+                      "'airbyte.clustered_by' = 'name,id')"]
     assert "airbyte.clustered_by=name,id" in _listed(destination)
     again = _sent(destination, lambda: _sync(destination, tmp_path, changed))
     assert not [s for s in again if s.startswith("ALTER")], again

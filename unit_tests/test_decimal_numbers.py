@@ -136,3 +136,15 @@ def test_variant_is_for_the_databricks_sources_only():
     assert parse_config(local).column_types.variant is False  # delta-rs cannot write VARIANT
     with pytest.raises(ConfigError, match="json_column_type"):
         parse_config({**local, "json_column_type": "JSON"})
+
+
+def test_check_explains_that_the_options_shape_new_columns_only():
+    from destination_databricks.config import column_type_notes
+
+    local = {"data_source": {"data_source_type": "LOCAL", "local_path": "/tmp/x"}, "json_column_type": "variant",
+             "number_column_type": "DECIMAL"}
+    notes = column_type_notes(parse_config(local), local)
+    assert [n.split(":")[0] for n in notes] == ["json_column_type VARIANT", "number_column_type DECIMAL"]
+    assert "LOCAL keeps nested values as JSON text" in notes[0] and "a DOUBLE column stays DOUBLE" in notes[1]
+    plain = {"data_source": {"data_source_type": "LOCAL", "local_path": "/tmp/x"}}
+    assert column_type_notes(parse_config(plain), plain) == []
