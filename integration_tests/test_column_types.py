@@ -94,3 +94,24 @@ def test_nested_values_land_as_variant_on_databricks_and_as_json_text_on_local(d
     _sync(destination, tmp_path / "again", LINES[:1], json_column_type="VARIANT")
     again = destination.query(f"SELECT count(*) AS n, count(address) AS a FROM {ref}").to_pylist()
     assert again == [{"n": 4, "a": 3}]
+
+
+def test_variant_columns_in_deduplicated_and_refreshed_streams(destination, tmp_path):
+    """A MERGE, an overwrite and a truncate refresh's swap carry VARIANT columns as an append does."""
+    if not hasattr(destination, "query"):
+        return  # (LOCAL keeps JSON text: the other tests of this file cover it)
+    ref = f"`{destination.catalog}`.`default`.`things`"
+    lines = [LINES[0], LINES[0].replace('"city":"Zoë"', '"city":"Paris"').replace("1700000000000", "1700000000009")]
+    for i, (mode, extra) in enumerate([("append_dedup", {"primary_key": [["id"]], "cursor_field": ["id"]}),
+                                       ("append", {"generation_id": 2, "minimum_generation_id": 2, "sync_id": 2})]):
+        work = tmp_path / str(i)
+        work.mkdir()
+        cat = catalog(stream("things", PROPERTIES, mode=mode, **extra))
+        config_path = write_json(work / "config.json", destination.config(json_column_type="VARIANT"))
+        result = run(["write", "--config", config_path, "--catalog", write_json(work / "catalog.json", cat)],
+                     "\n".join(lines + [json.dumps(stream_state("things", 1))]).encode() + b"\n")
+        assert result.returncode == 0, result.stdout + result.stderr
+        got = destination.query(f"SELECT id, variant_get(address, '$.city', 'string') AS city FROM {ref}").to_pylist()
+        assert got == ([{"id": 1, "city": "Paris"}] if mode == "append_dedup" else
+                       [{"id": 1, "city": "Zoë"}, {"id": 1, "city": "Paris"}]), (mode, got)
+        assert _column_types(destination)["address"] in VARIANT
