@@ -13,7 +13,7 @@ PROPERTIES = {"id": {"type": "integer", "description": "The user's id"}, "name":
 OWNER = {"x.owner": "data team", "delta.appendOnly": "false"}
 
 
-def _sync(destination, tmp_path, streams_config, n=1, **more):
+def _sync(destination, tmp_path, streams_config, n=1, **more):  # streams_config None: no `streams`
     cat = catalog(stream("users", PROPERTIES, namespace="app"))
     result = sync(destination, tmp_path, cat, [record("users", {"id": i, "name": f"u{i}", "day": "d"}, namespace="app")
                                                for i in range(n)] + [stream_state("users", n, namespace="app")],
@@ -98,3 +98,28 @@ def test_a_partitioned_table_and_what_local_leaves_to_databricks(destination, tm
     again = []
     sent = _sent(destination, lambda: again.append(_sync(destination, tmp_path, config)))
     assert not [s for s in sent if s.startswith("ALTER")]
+
+
+def test_a_changed_description_comments_the_column_once(destination, tmp_path):
+    _sync(destination, tmp_path, None)
+    changed = {**PROPERTIES, "name": {"type": "string", "description": "The user's full name"}}
+    cat = catalog(stream("users", changed, namespace="app"))
+    results = []
+    sent = _sent(destination, lambda: results.append(sync(
+        destination, tmp_path, cat, [record("users", {"id": 9}, namespace="app"), stream_state("users", 9, namespace="app")])))
+    assert results[0].returncode == 0, results[0].stdout
+    if not hasattr(destination, "query"):  # LOCAL: the Delta schema's field metadata
+        from deltalake import DeltaTable
+
+        comments = {f.name: f.metadata.get("comment") for f in DeltaTable(f"{destination.root}/app/users").schema().fields}
+        assert comments["name"] == "The user's full name" and comments["id"] == "The user's id"
+        return
+    ref = f"`{destination.catalog}`.`app`.`users`"
+    altered = [s for s in sent if s.startswith(("ALTER", "COMMENT"))]
+    assert altered[:3] == [f"ALTER TABLE {ref} ALTER COLUMN `id` COMMENT 'The user\\'s id'",
+                           f"ALTER TABLE {ref} ALTER COLUMN `name` COMMENT 'The user\\'s full name'",
+                           f"COMMENT ON TABLE {ref} IS 'Synced by destination-databricks from stream \\'users\\' of "
+                           "namespace \\'app\\'.'"]
+    assert altered[3].startswith(f"ALTER TABLE {ref} SET TBLPROPERTIES ('airbyte.comments' = ") and len(altered) == 4
+    again = _sent(destination, lambda: sync(destination, tmp_path, cat, [record("users", {"id": 10}, namespace="app")]))
+    assert not [s for s in again if s.startswith(("ALTER", "COMMENT"))], again

@@ -58,3 +58,24 @@ def test_an_existing_table_is_altered_only_where_it_differs_and_once():
     props_only.listed[T] = {"k": "v"}
     props_only.existing_table(untouched, T)  # no cluster_by in the config: its clustering is left as it is
     assert untouched.sent == []
+
+
+def test_comments_change_only_for_a_described_stream_whose_digest_differs():
+    described = pa.schema([pa.field("id", pa.int64(), metadata={"comment": "the id"}), ("n", pa.string())])
+    made = Layouts("main", {}, frozenset()).new_table(T, (), described, "table t")
+    digest = dict(made.properties)["airbyte.comments"]
+    layouts = Layouts("main", {}, frozenset())
+    layouts.listed[T] = {"airbyte.comments": digest}
+    client = Recorder()
+    layouts.existing_table(client, T, (), described, "table t")
+    layouts.existing_table(client, T, (), pa.schema([("n", pa.string())]), "table t")
+    assert client.sent == []  # as listed; a stream without descriptions leaves comments alone
+    changed = Layouts("main", {}, frozenset())
+    changed.listed[T] = {"airbyte.comments": digest}
+    changed.existing_table(client, T, (), described, "table t, renamed")
+    assert client.sent[:2] == ["ALTER TABLE `main`.`s`.`t` ALTER COLUMN `id` COMMENT 'the id'",
+                               "COMMENT ON TABLE `main`.`s`.`t` IS 'table t, renamed'"]
+    assert client.sent[2].startswith("ALTER TABLE `main`.`s`.`t` SET TBLPROPERTIES ('airbyte.comments' = '")
+    shadow = Recorder()
+    Layouts("main", {}, frozenset()).existing_table(shadow, TableName("s", "_airbyte_tmp_g2_t"), (), described, "x")
+    assert shadow.sent == []  # a refresh's shadow is the connector's own: not commented

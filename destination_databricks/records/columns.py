@@ -92,7 +92,8 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
             continue
         kind = types.of_existing(field.type, match.kind if match else None, match.type if match else None,
                                  f"Column {field.name!r} of table {table}")
-        columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type)))
+        columns.append(Column(field.name, match.key if match else None, kind, types.canonical(field.type),
+                              match.comment if match else ""))
     columns += [c for c in by_lower.values() if c.name.lower() not in seen and (evolve or c.key in required)]
     return columns
 

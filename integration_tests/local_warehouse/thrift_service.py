@@ -113,12 +113,14 @@ CONCURRENT_APPEND = ("[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Files
 
 
 # Liquid clustering (CREATE TABLE … CLUSTER BY (cols) or AUTO, ALTER TABLE … CLUSTER BY) is a layout choice the
-# engine cannot make, and it refuses a table COMMENT in CREATE TABLE … AS SELECT; the stand-in leaves these out
-# (an ALTER … CLUSTER BY does nothing) and counts them, so the rest runs (their text is tested:
+# engine cannot make, and it refuses a table COMMENT in CREATE TABLE … AS SELECT and any change of an existing
+# table's or column's comment; the stand-in leaves these out (an ALTER … CLUSTER BY, ALTER COLUMN … COMMENT or
+# COMMENT ON TABLE does nothing) and counts them, so the rest runs (their text is tested:
 # unit_tests/test_sql_text.py; docs/local-warehouse.md lists them).
 _LIQUID_CLUSTERING = re.compile(r"(?<= USING DELTA) CLUSTER BY (?:AUTO|\((?:`(?:[^`]|``)*`(?:, )?)+\))")
 _CTAS_COMMENT = re.compile(r" COMMENT '(?:[^'\\]|\\.)*'(?= AS )")
-_ALTER_CLUSTERING = re.compile(r"ALTER TABLE `(?:[^`]|``)*`\.`(?:[^`]|``)*`\.`(?:[^`]|``)*` CLUSTER BY ")
+_NAME = r"`(?:[^`]|``)*`\.`(?:[^`]|``)*`\.`(?:[^`]|``)*`"
+_UNRUN = re.compile(rf"ALTER TABLE {_NAME} (?:CLUSTER BY |ALTER COLUMN `(?:[^`]|``)*` COMMENT )|COMMENT ON TABLE {_NAME} IS ")
 
 
 # read_files(path, format => …, schema => …, option => …), Databricks' file reader, is not in the engine; the
@@ -260,7 +262,7 @@ class WarehouseService:
             statement, ignored = _LIQUID_CLUSTERING.subn("", statement)
             statement, commented = _CTAS_COMMENT.subn("", statement, count=1)
             self.ignored_clauses += ignored + commented
-        if _ALTER_CLUSTERING.match(statement):
+        if _UNRUN.match(statement):
             self.ignored_clauses += 1
             return _Operation(pa.table({"result": pa.array([], pa.string())}), None)
         if self.vector_search is not None:

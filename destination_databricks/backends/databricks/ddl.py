@@ -125,3 +125,11 @@ def alter_column_type(catalog: str, table: TableName, column: str, arrow_type: p
 
 def enable_change_data_feed(catalog: str, table: TableName) -> str:
     return set_properties(catalog, table, [("delta.enableChangeDataFeed", "true")])
+
+
+def comment_column(catalog: str, table: TableName, column: str, comment: str) -> str:
+    return f"ALTER TABLE {table_ref(catalog, table)} ALTER COLUMN {quote(column)} COMMENT {literal(comment)}"
+
+
+def comment_table(catalog: str, table: TableName, comment: str) -> str:
+    return f"COMMENT ON TABLE {table_ref(catalog, table)} IS {literal(comment)}"

@@ -173,12 +173,12 @@ class DatabricksLoader:
         if existing is None:
             self.ensure_schema(table.schema)
             if not creates:  # no rows to create it from: an empty table of the staged shape
-                layout = self.layouts.new_table(table, merge.keys if merge else ())
+                layout = self.layouts.new_table(table, merge.keys if merge else (), staged.schema, comment)
                 self.client.execute(sql.create_table(self.catalog, table, staged.schema, location, comment, layout),
                                     f"create table {table}")
             existing = staged.schema
         else:
-            self.layouts.existing_table(self.client, table, merge.keys if merge else ())
+            self.layouts.existing_table(self.client, table, merge.keys if merge else (), staged.schema, comment)
         grows = any(name not in existing.names for name in staged.schema.names)
         load = _Load(staged, mode, merge, grows=grows, columns=staged.schema.names, creates=creates, location=location,
                      comment=comment)

@@ -19,6 +19,8 @@ from .ddl import (  # noqa: F401  (the statements that define tables, for sql's 
     alter_column_type,
     cluster_by,
     column_list,
+    comment_column,
+    comment_table,
     create_schema,
     create_table,
     create_table_as,

@@ -64,7 +64,7 @@ def replace_rows(loader: DatabricksLoader, refresh: Refresh, table: TableName, s
     existing = loader.table_schema(table)
     if existing is None:
         loader.ensure_schema(table.schema)
-        layout = loader.layouts.new_table(table, merge.keys if merge else ())
+        layout = loader.layouts.new_table(table, merge.keys if merge else (), schema, comment)
         if rows is None or sql.has_comments(schema):  # (a CTAS cannot give columns their comments)
             # an empty table of the stream's shape; the rows, if any, come in as into an existing table
             empty, made = True, schema
@@ -86,7 +86,7 @@ def replace_rows(loader: DatabricksLoader, refresh: Refresh, table: TableName, s
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
     else:
-        loader.layouts.existing_table(loader.client, table, merge.keys if merge else ())
+        loader.layouts.existing_table(loader.client, table, merge.keys if merge else (), schema, comment)
     truncation = refresh.truncation
     if truncation is not None and rows is not None and GENERATION in existing.names and not keeps_rows(
             loader, table, truncation):

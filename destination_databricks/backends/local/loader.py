@@ -25,6 +25,7 @@ from ...refresh import Refresh, into_shadow, is_internal, shadowed
 from ...staging.base import StagedTable
 from ..base import Capabilities
 from . import merge as merging
+from . import metadata
 from . import retype as retyping
 from . import swap as swapping
 from .commits import retried
@@ -57,19 +58,11 @@ class DeltaRsLoader:
                 logger.info("%s: cluster_by and partition_by apply on the Databricks data sources; LOCAL writes "
                             "unpartitioned, unclustered tables (delta-rs has neither).", table)
 
-    def _properties(self, table: TableName) -> None:
-        """After a table's first commit of the sync: the config's table properties it lacks, in one commit."""
-        layout = self.layouts.get(table)
-        if layout is None or not layout.properties or table in self._laid_out:
-            return
-        from deltalake import DeltaTable
-
-        self._laid_out.add(table)
-        found = DeltaTable(self.location(table))
-        has = found.metadata().configuration
-        changed = {k: v for k, v in layout.properties if has.get(k) != v}
-        if changed:
-            found.alter.set_table_properties(changed, raise_if_not_exists=False)  # (custom keys too)
+    def _lay_out(self, table: TableName, schema: pa.Schema, comment: str) -> None:
+        """After a table's first commit of the sync: its properties and comments as asked (metadata.py)."""
+        if table not in self._laid_out and shadowed(table) is None:
+            self._laid_out.add(table)
+            metadata.lay_out(self.location(table), self.layouts.get(table), schema, comment)
 
     def location(self, table: TableName) -> str:
         return os.path.join(self.root, table.schema, table.table)
@@ -88,7 +81,7 @@ class DeltaRsLoader:
                 retried(staged.table, location, lambda: merging.write_latest(
                     location, [f.location for f in staged.files], staged.schema, merge, mode.replaces,
                     description=comment))
-                self._properties(staged.table)
+                self._lay_out(staged.table, staged.schema, comment)
             return
         data = []
         for file in staged.files:
@@ -98,7 +91,7 @@ class DeltaRsLoader:
             data.append(delta_files.DataFile(name, file.size, file.rows))
         retried(staged.table, location, lambda: delta_files.commit(
             location, data, staged.schema, "overwrite" if mode.replaces else "append", description=comment))
-        self._properties(staged.table)
+        self._lay_out(staged.table, staged.schema, comment)
 
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
              staged: StagedTable | None = None, comment: str = "") -> None:
@@ -109,7 +102,7 @@ class DeltaRsLoader:
             refresh, self.location(table), self.location(refresh.shadow), schema, merge,
             description=comment or f"Refreshed from {refresh.shadow.table}"))
         if os.path.isdir(os.path.join(self.location(table), "_delta_log")):
-            self._properties(table)
+            self._lay_out(table, schema, comment)
 
     def drop(self, table: TableName) -> None:
         if shadowed(table) is None:
