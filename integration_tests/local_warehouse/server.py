@@ -46,6 +46,7 @@ class Details:
     client_secret: str = ""
     volume_root: str = ""  # the local folder that holds the Unity Catalog volumes
     managed_root: str = ""  # the local folder that holds managed tables
+    zerobus_endpoint: str = ""  # its Zerobus Ingest server (plaintext gRPC: http://127.0.0.1:port)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,11 +117,17 @@ class LocalWarehouse:
 
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
         self._stoppers.append(self.http.shutdown)
+        from .zerobus import ZerobusServer, appender
+
+        self.zerobus = ZerobusServer(appender(self._spark, self.service.lock),
+                                     lambda header: self.auth.check(header, "zerobus") is None, self._table_exists)
+        self._stoppers.append(self.zerobus.stop)
+        self.http.zerobus = self.zerobus
         return Details(hostname="http://127.0.0.1", port=self.http.server_address[1], http_path=HTTP_PATH,
                        token=self.auth.token, s3_endpoint=endpoint, s3_bucket=BUCKET, s3_access_key_id=key_id,
                        s3_secret_access_key=secret, s3_region="us-east-1", client_id=self.auth.client_id,
                        client_secret=self.auth.client_secret, volume_root=self._volume_root,
-                       managed_root=self._managed_root, **azure)
+                       managed_root=self._managed_root, zerobus_endpoint=self.zerobus.endpoint, **azure)
 
     def _furnished(self, lock=None) -> tuple:
         """A statement service with its volumes and Vector Search, and the sign-in rules: (service, auth, volumes)."""
@@ -133,6 +140,13 @@ class LocalWarehouse:
         self.service.volumes = volumes
         self.service.vector_search = VectorSearch(self.service.run_sql, lambda: self.http.base_url)
         return self.service, self.auth, volumes
+
+    def _table_exists(self, name: str) -> bool:
+        try:
+            self.service.run_sql(f"SELECT * FROM {'.'.join(f'`{part}`' for part in name.split('.'))} LIMIT 0")
+            return True
+        except Exception:
+            return False
 
     def reset(self) -> None:
         """Empty the warehouse as if it had just started, its connection details unchanged: every table and schema
@@ -166,6 +180,8 @@ class LocalWarehouse:
         self.auth = type(auth)(token=auth.token, client_id=auth.client_id, client_secret=auth.client_secret,
                                token_seconds=auth.token_seconds, issuer=auth.issuer)
         self.http.serve(*self._furnished(lock=old.lock))
+        self.zerobus.set_faults({})
+        self.zerobus.counts = type(self.zerobus.counts)()
 
     def _start_azurite(self) -> dict:
         """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""
@@ -183,9 +199,9 @@ class LocalWarehouse:
         endpoint = f"http://127.0.0.1:{port}"
         os.environ["AZURE_STORAGE_USE_EMULATOR"] = "true"
         os.environ["AZURITE_BLOB_STORAGE_URL"] = endpoint
-        from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
-
         import socket
+
+        from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
         for _ in range(200):  # wait until Azurite listens (node starts in about a second)
             try:

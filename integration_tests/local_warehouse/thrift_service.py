@@ -418,6 +418,7 @@ class ThriftHttpServer(ThreadingHTTPServer):
     def __init__(self, address, service: WarehouseService, auth, volumes):
         self.serve(service, auth, volumes)
         self.reset = None  # optional: a callable that empties the warehouse (POST /_local/reset)
+        self.zerobus = None  # optional: its Zerobus server (zerobus.py), whose counts and faults /_local/zerobus serves
         super().__init__(address, _Handler)
 
     def serve(self, service: WarehouseService, auth, volumes) -> None:
@@ -502,6 +503,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and path == "/_local/conflict":  # for tests: {"match": text, "times": n}
             server.service.conflicts.append(json.loads(body))
             return self._json(200, {})
+        if path == "/_local/zerobus" and server.zerobus is not None:  # for tests: Zerobus's counts; POST: its faults
+            if self.command == "POST":
+                server.zerobus.set_faults(json.loads(body))
+            return self._json(200, server.zerobus.stats())
         if self.command == "POST" and path == "/_local/reset" and server.reset is not None:  # for tests: start afresh
             server.reset()
             return self._json(200, {})

@@ -1,0 +1,233 @@
+"""Zerobus Ingest as the local warehouse serves it: the public gRPC service `databricks.zerobus.Zerobus` (its
+EphemeralStream: create a stream on a table, ingest JSON or Avro record batches, durability acks, a close
+signal), in plaintext on 127.0.0.1, for the official SDK (`databricks-zerobus-ingest-sdk`) to talk to.
+
+Messages are built from descriptors written here (field names and numbers as the service defines them), so no
+protoc step is needed. A stream needs a token the warehouse's OIDC endpoint issued (the SDK asks for one with
+its authorization details) and an existing table; each batch is appended to the table, through the engine,
+before its ack. Faults for tests (`POST /_local/zerobus`): refuse the next streams, end a stream after N
+batches (a reset, or a close signal first), delay acks.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+SERVICE = "databricks.zerobus.Zerobus"
+_PACKAGE = "databricks.zerobus"
+RECORD_TYPES = {0: "RECORD_TYPE_UNSPECIFIED", 1: "PROTO", 2: "JSON", 4: "AVRO"}
+
+
+def _messages() -> tuple[type, type]:
+    """The EphemeralStream request and response message classes."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, duration_pb2, message_factory
+
+    field_type = descriptor_pb2.FieldDescriptorProto
+    optional, repeated = field_type.LABEL_OPTIONAL, field_type.LABEL_REPEATED
+    file = descriptor_pb2.FileDescriptorProto(name="local_zerobus.proto", package=_PACKAGE, syntax="proto2",
+                                              dependency=["google/protobuf/duration.proto"])
+    kinds = file.enum_type.add(name="RecordType")
+    for number, name in RECORD_TYPES.items():
+        kinds.value.add(name=name, number=number)
+
+    def message(name: str, fields: list[tuple], oneof: str | None = None) -> None:
+        made = file.message_type.add(name=name)
+        if oneof:
+            made.oneof_decl.add(name=oneof)
+        for spec in fields:
+            fname, number, ftype = spec[:3]
+            entry = made.field.add(name=fname, number=number, type=ftype,
+                                   label=repeated if "repeated" in spec[3:] else optional)
+            typed = [s for s in spec[3:] if s.startswith(".")]
+            if typed:
+                entry.type_name = typed[0]
+            if "choice" in spec[3:]:
+                entry.oneof_index = 0
+
+    string, bytes_, int64 = field_type.TYPE_STRING, field_type.TYPE_BYTES, field_type.TYPE_INT64
+    nested, enum = field_type.TYPE_MESSAGE, field_type.TYPE_ENUM
+    for batch, kind in (("JsonRecordBatch", string), ("ProtoEncodedRecordBatch", bytes_), ("AvroRecordBatch", bytes_)):
+        message(batch, [("records", 1, kind, "repeated")])
+    message("CreateIngestStreamRequest", [("table_name", 1, string), ("descriptor_proto", 3, bytes_),
+                                          ("record_type", 4, enum, f".{_PACKAGE}.RecordType"),
+                                          ("avro_schema_json", 5, string)])
+    message("CreateIngestStreamResponse", [("stream_id", 1, string)])
+    message("IngestRecordRequest", [("offset_id", 1, int64), ("proto_encoded_record", 2, bytes_, "choice"),
+                                    ("json_record", 3, string, "choice"), ("avro_encoded_record", 4, bytes_, "choice")],
+            oneof="record")
+    message("IngestRecordBatchRequest", [
+        ("offset_id", 1, int64), ("proto_encoded_batch", 2, nested, f".{_PACKAGE}.ProtoEncodedRecordBatch", "choice"),
+        ("json_batch", 3, nested, f".{_PACKAGE}.JsonRecordBatch", "choice"),
+        ("avro_batch", 4, nested, f".{_PACKAGE}.AvroRecordBatch", "choice")], oneof="batch")
+    message("EphemeralStreamRequest", [
+        ("create_stream", 1, nested, f".{_PACKAGE}.CreateIngestStreamRequest", "choice"),
+        ("ingest_record", 2, nested, f".{_PACKAGE}.IngestRecordRequest", "choice"),
+        ("ingest_record_batch", 3, nested, f".{_PACKAGE}.IngestRecordBatchRequest", "choice")], oneof="payload")
+    message("IngestRecordResponse", [("durability_ack_up_to_offset", 1, int64)])
+    message("CloseStreamSignal", [("duration", 1, nested, ".google.protobuf.Duration")])
+    message("EphemeralStreamResponse", [
+        ("create_stream_response", 1, nested, f".{_PACKAGE}.CreateIngestStreamResponse", "choice"),
+        ("ingest_record_response", 2, nested, f".{_PACKAGE}.IngestRecordResponse", "choice"),
+        ("close_stream_signal", 3, nested, f".{_PACKAGE}.CloseStreamSignal", "choice")], oneof="payload")
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(duration_pb2.DESCRIPTOR.serialized_pb)
+    pool.AddSerializedFile(file.SerializeToString())
+    return tuple(message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))  # type: ignore[return-value]
+                 for name in ("EphemeralStreamRequest", "EphemeralStreamResponse"))
+
+
+@dataclass
+class Faults:
+    """What the next streams suffer (tests set these through `POST /_local/zerobus`)."""
+
+    refuse: int = 0  # streams refused at creation (UNAVAILABLE), then accepted
+    end_after: int = 0  # the next stream ends after this many batches (0: never): reset, or a close signal first
+    close_signal: bool = False
+    ack_delay_seconds: float = 0.0
+
+
+@dataclass
+class Counts:
+    streams: int = 0
+    batches: int = 0
+    rows: int = 0
+    refused: list = field(default_factory=list)  # (table, reason)
+    user_agents: list = field(default_factory=list)
+
+
+class ZerobusServer:
+    def __init__(self, append: Callable[[str, list[dict]], None], accepted: Callable[[str | None], bool],
+                 table_exists: Callable[[str], bool]):
+        """``append``: adds rows (dicts) to a table (a three-part name), durably, before the ack; ``accepted``: whether
+        an Authorization header's token is one the warehouse issued; ``table_exists``: whether a table is there."""
+        import grpc
+
+        self.append, self.accepted, self.table_exists = append, accepted, table_exists
+        self.faults, self.counts = Faults(), Counts()
+        self._lock = threading.Lock()
+        self._request, self._response = _messages()
+        handler = grpc.method_handlers_generic_handler(SERVICE, {"EphemeralStream": grpc.stream_stream_rpc_method_handler(
+            self._stream, request_deserializer=self._request.FromString,
+            response_serializer=self._response.SerializeToString)})
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="zerobus"))
+        self._server.add_generic_rpc_handlers((handler,))
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        self._server.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_faults(self, given: dict) -> None:
+        with self._lock:
+            self.faults = Faults(**given)
+
+    def stats(self) -> dict:
+        c = self.counts
+        return {"streams": c.streams, "batches": c.batches, "rows": c.rows, "refused": c.refused,
+                "user_agents": c.user_agents}
+
+    def stop(self) -> None:
+        self._server.stop(grace=None)
+
+    def _refuse(self, context, code, table: str, reason: str):
+        self.counts.refused.append((table, reason))
+        context.abort(code, reason)
+
+    def _stream(self, requests: Iterator, context) -> Iterator:
+        import grpc
+
+        metadata = dict(context.invocation_metadata())
+        self.counts.user_agents.append(metadata.get("user-agent", ""))
+        table = metadata.get("x-databricks-zerobus-table-name", "")
+        if not self.accepted(metadata.get("authorization")):
+            self._refuse(context, grpc.StatusCode.UNAUTHENTICATED, table, "The token was not issued by this workspace.")
+        with self._lock:
+            faults = self.faults
+            refused = faults.refuse > 0
+            if refused:
+                faults.refuse -= 1
+            end_after, self.faults.end_after = faults.end_after, 0
+        if refused:
+            self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Refused on request (/_local/zerobus).")
+        context.send_initial_metadata(())  # the SDK waits for the answer's headers before it sends the stream's first message
+        decode: Callable[[object], list[dict]] | None = None
+        batches = 0
+        for request in requests:
+            kind = request.WhichOneof("payload")
+            if kind == "create_stream":
+                create = request.create_stream
+                table = create.table_name
+                if not self.table_exists(table):
+                    self._refuse(context, grpc.StatusCode.NOT_FOUND, table, f"Table {table} does not exist.")
+                decode = _decoder(create)
+                if decode is None:
+                    self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, table,
+                                 f"Record type {RECORD_TYPES.get(create.record_type)} is not served here.")
+                self.counts.streams += 1
+                yield self._response(create_stream_response={"stream_id": uuid.uuid4().hex})
+                continue
+            if decode is None:
+                self._refuse(context, grpc.StatusCode.FAILED_PRECONDITION, table, "The first message must create the stream.")
+            offset, rows = _rows(request, kind, decode)
+            try:
+                self.append(table, rows)
+            except Exception as exc:  # a record the table cannot take: the stream ends, as the service's does
+                self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, table, f"Records not ingested: {exc}")
+            self.counts.batches += 1
+            self.counts.rows += len(rows)
+            if faults.ack_delay_seconds:
+                time.sleep(faults.ack_delay_seconds)
+            yield self._response(ingest_record_response={"durability_ack_up_to_offset": offset})
+            batches += 1
+            if end_after and batches >= end_after:
+                if faults.close_signal:
+                    yield self._response(close_stream_signal={"duration": {"seconds": 0}})
+                self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Stream ended on request (/_local/zerobus).")
+
+
+def _decoder(create) -> Callable[[object], list[dict]] | None:
+    """How a stream's records become rows: JSON objects, or Avro datums of the stream's writer schema."""
+    if create.record_type == 2:
+        return lambda records: [json.loads(r) for r in records]
+    if create.record_type == 4 and create.avro_schema_json:
+        import io
+
+        import fastavro
+
+        schema = fastavro.parse_schema(json.loads(create.avro_schema_json))
+        return lambda records: [fastavro.schemaless_reader(io.BytesIO(r), schema, None) for r in records]
+    return None
+
+
+def _rows(request, kind: str, decode: Callable) -> tuple[int, list[dict]]:
+    if kind == "ingest_record":
+        record = request.ingest_record
+        one = getattr(record, record.WhichOneof("record"))
+        return record.offset_id, decode([one])
+    batch = request.ingest_record_batch
+    return batch.offset_id, decode(list(getattr(batch, batch.WhichOneof("batch")).records))
+
+
+def appender(spark, lock: threading.Lock) -> Callable[[str, list[dict]], None]:
+    """Rows → the table, through the engine: typed as the table's columns, one INSERT per batch."""
+    def append(table: str, rows: list[dict]) -> None:
+        ref = ".".join(f"`{part}`" for part in table.split("."))
+        with lock:
+            schema = spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
+            data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
+            view = f"_zerobus_{uuid.uuid4().hex}"
+            spark.createDataFrame(data).createOrReplaceTempView(view)
+            try:
+                spark.sql(f"INSERT INTO {ref} SELECT * FROM `{view}`").collect()
+            finally:
+                spark.sql(f"DROP VIEW IF EXISTS `{view}`").collect()
+
+    return append
