@@ -30,7 +30,7 @@ def test_staged_parquet_files_carry_the_avro_schema_and_become_the_tables_files(
     assert avro["type"] == "record" and [f["name"] for f in avro["fields"]][5:] == ["id", "o"]
     assert avro["fields"][6]["type"][1]["type"] == "record"
     _, metadata = read_delta(str(root / "default" / "s"))
-    assert metadata["description"] == "Created from stream s"
+    assert metadata["description"] == "Synced by destination-databricks from stream 's'."
 
 
 def loads(root) -> int:
