@@ -94,3 +94,21 @@ def test_the_sdk_recovers_from_a_refused_or_ended_stream_and_loses_no_acknowledg
     stream.close()
     ids = [r["id"] for r in table.query("SELECT id FROM `main`.`zb`.`events`").to_pylist()]
     assert set(ids) == set(range(30))  # every acknowledged record is there (a batch resent after a reset may repeat)
+
+
+def test_arrow_batches_through_the_flight_endpoint(warehouse, table):
+    import pyarrow as pa
+
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
+    stream = _sdk(warehouse).create_arrow_stream("main.zb.events", schema, warehouse["client_id"],
+                                                 warehouse["client_secret"])
+    last = 0
+    for start in (0, 3):
+        last = stream.ingest_batch(pa.record_batch({"id": [start, start + 1, start + 2], "name": ["a", None, "c"],
+                                                    "score": [0.5, 1.5, 23.796462709189136]}, schema=schema))
+    stream.wait_for_offset(last)
+    stream.close()
+    rows = sorted(table.query("SELECT * FROM `main`.`zb`.`events`").to_pylist(), key=lambda r: r["id"])
+    assert [(r["id"], r["name"], r["score"]) for r in rows] == [
+        (i, ["a", None, "c"][i % 3], [0.5, 1.5, 23.796462709189136][i % 3]) for i in range(6)]
+    assert _faults(warehouse)["batches"] == 2

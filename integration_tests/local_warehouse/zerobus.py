@@ -1,6 +1,8 @@
 """Zerobus Ingest as the local warehouse serves it: the public gRPC service `databricks.zerobus.Zerobus` (its
 EphemeralStream: create a stream on a table, ingest JSON or Avro record batches, durability acks, a close
-signal), in plaintext on 127.0.0.1, for the official SDK (`databricks-zerobus-ingest-sdk`) to talk to.
+signal) and the Arrow Flight endpoint (`arrow.flight.protocol.FlightService/DoPut`: Arrow record batches, acked
+with JSON `{"ack_up_to_offset", "ack_up_to_records"}` in each PutResult's app_metadata after a "ready" one), in
+plaintext on 127.0.0.1, for the official SDK (`databricks-zerobus-ingest-sdk`) to talk to.
 
 Messages are built from descriptors written here (field names and numbers as the service defines them), so no
 protoc step is needed. A stream needs a token the warehouse's OIDC endpoint issued (the SDK asks for one with
@@ -21,8 +23,40 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 SERVICE = "databricks.zerobus.Zerobus"
+FLIGHT = "arrow.flight.protocol.FlightService"
 _PACKAGE = "databricks.zerobus"
 RECORD_TYPES = {0: "RECORD_TYPE_UNSPECIFIED", 1: "PROTO", 2: "JSON", 4: "AVRO"}
+
+
+def _flight_messages() -> tuple[type, type]:
+    """Arrow Flight's FlightData and PutResult message classes (the fields DoPut uses)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    field_type = descriptor_pb2.FieldDescriptorProto
+    optional, repeated = field_type.LABEL_OPTIONAL, field_type.LABEL_REPEATED
+    file = descriptor_pb2.FileDescriptorProto(name="local_flight.proto", package="arrow.flight.protocol", syntax="proto3")
+    descriptor = file.message_type.add(name="FlightDescriptor")
+    descriptor.field.add(name="type", number=1, type=field_type.TYPE_INT32, label=optional)
+    descriptor.field.add(name="cmd", number=2, type=field_type.TYPE_BYTES, label=optional)
+    descriptor.field.add(name="path", number=3, type=field_type.TYPE_STRING, label=repeated)
+    data = file.message_type.add(name="FlightData")
+    data.field.add(name="flight_descriptor", number=1, type=field_type.TYPE_MESSAGE, label=optional,
+                   type_name=".arrow.flight.protocol.FlightDescriptor")
+    for name, number in (("data_header", 2), ("app_metadata", 3), ("data_body", 1000)):
+        data.field.add(name=name, number=number, type=field_type.TYPE_BYTES, label=optional)
+    file.message_type.add(name="PutResult").field.add(name="app_metadata", number=1, type=field_type.TYPE_BYTES,
+                                                       label=optional)
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(file.SerializeToString())
+    return tuple(message_factory.GetMessageClass(pool.FindMessageTypeByName(f"arrow.flight.protocol.{name}"))  # type: ignore[return-value]
+                 for name in ("FlightData", "PutResult"))
+
+
+def _ipc_message(header: bytes, body: bytes) -> pa.ipc.Message:
+    """A FlightData's IPC message (its flatbuffer header and body), as Arrow's stream format frames it."""
+    padded = header + b"\x00" * (-len(header) % 8)
+    framed = b"\xff\xff\xff\xff" + len(padded).to_bytes(4, "little") + padded + body
+    return pa.ipc.read_message(pa.py_buffer(framed))
 
 
 def _messages() -> tuple[type, type]:
@@ -113,11 +147,15 @@ class ZerobusServer:
         self.faults, self.counts = Faults(), Counts()
         self._lock = threading.Lock()
         self._request, self._response = _messages()
+        self._flight_data, self._put_result = _flight_messages()
         handler = grpc.method_handlers_generic_handler(SERVICE, {"EphemeralStream": grpc.stream_stream_rpc_method_handler(
             self._stream, request_deserializer=self._request.FromString,
             response_serializer=self._response.SerializeToString)})
+        flight = grpc.method_handlers_generic_handler(FLIGHT, {"DoPut": grpc.stream_stream_rpc_method_handler(
+            self._do_put, request_deserializer=self._flight_data.FromString,
+            response_serializer=self._put_result.SerializeToString)})
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="zerobus"))
-        self._server.add_generic_rpc_handlers((handler,))
+        self._server.add_generic_rpc_handlers((handler, flight))
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self._server.start()
 
@@ -144,19 +182,9 @@ class ZerobusServer:
     def _stream(self, requests: Iterator, context) -> Iterator:
         import grpc
 
-        metadata = dict(context.invocation_metadata())
-        self.counts.user_agents.append(metadata.get("user-agent", ""))
-        table = metadata.get("x-databricks-zerobus-table-name", "")
-        if not self.accepted(metadata.get("authorization")):
-            self._refuse(context, grpc.StatusCode.UNAUTHENTICATED, table, "The token was not issued by this workspace.")
-        with self._lock:
-            faults = self.faults
-            refused = faults.refuse > 0
-            if refused:
-                faults.refuse -= 1
-            end_after, self.faults.end_after = faults.end_after, 0
-        if refused:
-            self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Refused on request (/_local/zerobus).")
+        table = dict(context.invocation_metadata()).get("x-databricks-zerobus-table-name", "")
+        faults = self._opened(context, table)
+        end_after = faults.end_after
         context.send_initial_metadata(())  # the SDK waits for the answer's headers before it sends the stream's first message
         decode: Callable[[object], list[dict]] | None = None
         batches = 0
@@ -190,6 +218,58 @@ class ZerobusServer:
             if end_after and batches >= end_after:
                 if faults.close_signal:
                     yield self._response(close_stream_signal={"duration": {"seconds": 0}})
+                self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Stream ended on request (/_local/zerobus).")
+
+
+    def _opened(self, context, table: str) -> Faults:
+        """A new stream's checks (token, refusal on request); the faults it runs with."""
+        import grpc
+
+        metadata = dict(context.invocation_metadata())
+        self.counts.user_agents.append(metadata.get("user-agent", ""))
+        if not self.accepted(metadata.get("authorization")):
+            self._refuse(context, grpc.StatusCode.UNAUTHENTICATED, table, "The token was not issued by this workspace.")
+        with self._lock:
+            faults = Faults(**vars(self.faults))
+            refused = self.faults.refuse > 0
+            self.faults.refuse -= 1 if refused else 0
+            self.faults.end_after = 0
+        if refused:
+            self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Refused on request (/_local/zerobus).")
+        return faults
+
+    def _do_put(self, requests: Iterator, context) -> Iterator:
+        """An Arrow stream: the schema first (then "ready"), then record batches, each appended and acked with the
+        records durable so far."""
+        import grpc
+
+        table = dict(context.invocation_metadata()).get("x-databricks-zerobus-table-name", "")
+        faults = self._opened(context, table)
+        context.send_initial_metadata(())
+        schema, records, batches = None, 0, 0
+        for data in requests:
+            message = _ipc_message(data.data_header, data.data_body)
+            if schema is None:
+                if not self.table_exists(table):
+                    self._refuse(context, grpc.StatusCode.NOT_FOUND, table, f"Table {table} does not exist.")
+                schema = pa.ipc.read_schema(message)
+                self.counts.streams += 1
+                yield self._put_result(app_metadata=json.dumps({"ack_up_to_offset": -1, "ack_up_to_records": 0}).encode())
+                continue
+            batch = pa.ipc.read_record_batch(message, schema)
+            offset = json.loads(data.app_metadata)["offset_id"]
+            try:
+                self.append(table, batch.to_pylist())
+            except Exception as exc:
+                self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, table, f"Records not ingested: {exc}")
+            records += batch.num_rows
+            self.counts.batches += 1
+            self.counts.rows += batch.num_rows
+            if faults.ack_delay_seconds:
+                time.sleep(faults.ack_delay_seconds)
+            yield self._put_result(app_metadata=json.dumps({"ack_up_to_offset": offset, "ack_up_to_records": records}).encode())
+            batches += 1
+            if faults.end_after and batches >= faults.end_after:
                 self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Stream ended on request (/_local/zerobus).")
 
 
