@@ -123,3 +123,13 @@ def test_a_changed_description_comments_the_column_once(destination, tmp_path):
     assert altered[3].startswith(f"ALTER TABLE {ref} SET TBLPROPERTIES ('airbyte.comments' = ") and len(altered) == 4
     again = _sent(destination, lambda: sync(destination, tmp_path, cat, [record("users", {"id": 10}, namespace="app")]))
     assert not [s for s in again if s.startswith(("ALTER", "COMMENT"))], again
+
+
+def test_a_streams_entry_naming_a_missing_column_fails_before_any_input(destination, tmp_path):
+    cat = catalog(stream("users", PROPERTIES, namespace="app"))
+    result = sync(destination, tmp_path, cat, [record("users", {"id": 1}, namespace="app")],
+                  streams=[{"name": "users", "namespace": "app", "cluster_by": ["nope"]}])
+    assert result.returncode != 0
+    errors = [m["trace"]["error"] for m in result.messages if m.get("type") == "TRACE"]
+    assert errors and errors[0]["failure_type"] == "config_error" and "streams[0].cluster_by" in errors[0]["message"]
+    assert not destination.table_exists("app", "users")
