@@ -133,3 +133,18 @@ def test_a_streams_entry_naming_a_missing_column_fails_before_any_input(destinat
     errors = [m["trace"]["error"] for m in result.messages if m.get("type") == "TRACE"]
     assert errors and errors[0]["failure_type"] == "config_error" and "streams[0].cluster_by" in errors[0]["message"]
     assert not destination.table_exists("app", "users")
+
+
+def test_a_refresh_that_creates_a_described_table_comments_it_and_lands_its_rows(destination, tmp_path):
+    """A truncate refresh's swap into a missing table: a CREATE TABLE with the comments, then the rows."""
+    cat = catalog(stream("users", PROPERTIES, namespace="app", generation_id=2, minimum_generation_id=2, sync_id=2))
+    sent = _sent(destination, lambda: sync(destination, tmp_path, cat, [
+        record("users", {"id": i, "name": f"u{i}"}, namespace="app") for i in range(3)]
+        + [stream_state("users", 3, namespace="app")]))
+    assert sorted(r["id"] for r in destination.rows("app", "users")) == [0, 1, 2]
+    if hasattr(destination, "query"):
+        create = [s for s in sent if s.startswith("CREATE TABLE")]
+        assert len(create) == 1 and "COMMENT 'The user\\'s id'" in create[0], sent
+        described = {r["col_name"]: r["comment"] for r in destination.query(
+            f"DESCRIBE TABLE `{destination.catalog}`.`app`.`users`").to_pylist()}
+        assert described["id"] == "The user's id"

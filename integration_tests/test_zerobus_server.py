@@ -112,3 +112,18 @@ def test_arrow_batches_through_the_flight_endpoint(warehouse, table):
     assert [(r["id"], r["name"], r["score"]) for r in rows] == [
         (i, ["a", None, "c"][i % 3], [0.5, 1.5, 23.796462709189136][i % 3]) for i in range(6)]
     assert _faults(warehouse)["batches"] == 2
+
+
+def test_acks_can_be_delayed_and_the_sdk_waits_for_them(warehouse, table):
+    import time
+
+    from zerobus.sdk.shared import RecordType, TableProperties
+
+    _faults(warehouse, ack_delay_seconds=1.0)
+    stream = _sdk(warehouse).create_stream(warehouse["client_id"], warehouse["client_secret"],
+                                           TableProperties("main.zb.events"), _options(RecordType.JSON))
+    started = time.monotonic()
+    stream.wait_for_offset(stream.ingest_records_offset([json.dumps({"id": 1, "name": "x", "score": 1.0})]))
+    assert time.monotonic() - started >= 1.0  # the record counts only once its ack came
+    stream.close()
+    assert table.query("SELECT count(*) AS n FROM `main`.`zb`.`events`").to_pylist() == [{"n": 1}]

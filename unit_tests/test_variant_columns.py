@@ -55,3 +55,20 @@ def test_the_load_parses_variant_columns_and_reads_csv_as_text():
     assert table_typed("parquet.`/v/x`", pa.schema([("id", pa.int64())])) == "parquet.`/v/x`"
     assert table_typed("parquet.`/v/x`", schema) == "(SELECT `id`, try_parse_json(`o`) AS `o` FROM parquet.`/v/x`)"
     assert "schema => '`id` BIGINT, `o` STRING'" in csv_files("abfss://c@a/x", schema, {})
+
+
+def test_a_value_too_large_for_a_variant_is_null_and_recorded(monkeypatch):
+    import json
+
+    from destination_databricks.records import batch as batches
+
+    monkeypatch.setattr(batches, "VARIANT_BYTES", 10)  # Databricks' limit is 16 MiB
+    columns = [Column("o", "o", "variant", types.VARIANT)]
+    builder = BatchBuilder(columns, file_schema(columns))
+    buffer = StreamBuffer(builder.layout)
+    for text in (b'{"o":[1,2]}', b'{"o":"a long text"}'):
+        buffer.add(text, 1_700_000_000_000, len(text))
+    built = builder.build(buffer)
+    assert built.column(built.schema.get_field_index("o")).to_pylist() == ["[1,2]", None]
+    metas = [json.loads(m)["changes"] for m in built.column(built.schema.get_field_index("_airbyte_meta")).to_pylist()]
+    assert metas == [[], [{"field": "o", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]]

@@ -98,11 +98,20 @@ def table_columns(proposed: Sequence[Column], existing: pa.Schema | None, evolve
     return columns
 
 
+COMMENT = "comment"  # the field metadata key of a column's comment (Delta's own for column comments)
+
+
+def column_comments(schema: pa.Schema) -> dict[str, str]:
+    """Each commented column of ``schema`` (its field's `comment` metadata) → its comment."""
+    return {f.name: f.metadata[COMMENT.encode()].decode() for f in schema
+            if f.metadata and f.metadata.get(COMMENT.encode())}
+
+
 def file_schema(columns: Sequence[Column], existing: pa.Schema | None = None) -> pa.Schema:
     """The staged files' schema: the table's columns in the table's order, then what it lacks (the connector's
     columns first, then new typed ones). Statements that load by position (INSERT … SELECT *) then line up."""
     ours = {f.name: f for f in AIRBYTE_SCHEMA}
-    typed = {c.name: pa.field(c.name, c.type, nullable=True, metadata={"comment": c.comment} if c.comment else None)
+    typed = {c.name: pa.field(c.name, c.type, nullable=True, metadata={COMMENT: c.comment} if c.comment else None)
              for c in columns}
     fields = []
     for field in existing or ():

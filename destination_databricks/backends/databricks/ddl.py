@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ...naming import TableName, quote
+from ...records.columns import column_comments
 from ...records.types import sql_type
 
 
@@ -22,18 +23,15 @@ def table_ref(catalog: str, table: TableName) -> str:
 
 
 def column_list(schema: pa.Schema, comments: bool = False) -> str:
-    """Each column's name and type (``comments``: and its COMMENT, the field's `comment` metadata, if any)."""
-    return ", ".join(f"{quote(f.name)} {sql_type(f.type)}{_comment(f) if comments else ''}" for f in schema)
+    """Each column's name and type (``comments``: and its COMMENT, records/columns.py `column_comments`, if any)."""
+    said = column_comments(schema) if comments else {}
+    return ", ".join(f"{quote(f.name)} {sql_type(f.type)}"
+                     + (f" COMMENT {literal(said[f.name])}" if f.name in said else "") for f in schema)
 
 
 def has_comments(schema: pa.Schema) -> bool:
     """Whether a column of ``schema`` has a comment (column_list gives it)."""
-    return any((f.metadata or {}).get(b"comment") for f in schema)
-
-
-def _comment(field: pa.Field) -> str:
-    text = (field.metadata or {}).get(b"comment")
-    return f" COMMENT {literal(text.decode())}" if text else ""
+    return bool(column_comments(schema))
 
 
 def create_schema(catalog: str, schema: str) -> str:

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ...layout import CLUSTERED_BY, NONE, TableLayout, clustered_by
 from ...naming import TableName
+from ...records.columns import column_comments
 from ...refresh import shadowed
 from . import sql
 from .sql_client import SqlClient
@@ -23,11 +24,13 @@ logger = logging.getLogger("airbyte")
 COMMENTED = "airbyte.comments"
 
 
+_NO_LAYOUT = TableLayout()
+
+
 def comments_digest(schema: pa.Schema, comment: str) -> str | None:
     """The digest of ``schema``'s column comments and the table's ``comment``; None when no column has one."""
-    columns = [(f.name, f.metadata[b"comment"].decode()) for f in schema if (f.metadata or {}).get(b"comment")]
+    columns = list(column_comments(schema).items())
     return hashlib.sha256(orjson.dumps([comment, columns])).hexdigest()[:16] if columns else None
-_NO_LAYOUT = TableLayout()
 
 
 class Layouts:
@@ -75,10 +78,8 @@ class Layouts:
         if layout.cluster_by is not None and has.get(CLUSTERED_BY) != clustered_by(layout.cluster_by):
             client.execute(sql.cluster_by(self.catalog, table, layout.cluster_by), f"change the clustering of {table}")
         if digest is not None and schema is not None and has.get(COMMENTED) != digest:
-            for field in schema:
-                if (field.metadata or {}).get(b"comment"):
-                    client.execute(sql.comment_column(self.catalog, table, field.name, field.metadata[b"comment"].decode()),
-                                   f"comment a column of {table}")
+            for column, said in column_comments(schema).items():
+                client.execute(sql.comment_column(self.catalog, table, column, said), f"comment a column of {table}")
             client.execute(sql.comment_table(self.catalog, table, comment), f"comment {table}")
         changed = [(k, v) for k, v in wanted.properties if has.get(k) != v]
         if changed:

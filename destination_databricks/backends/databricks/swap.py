@@ -65,24 +65,22 @@ def replace_rows(loader: DatabricksLoader, refresh: Refresh, table: TableName, s
     if existing is None:
         loader.ensure_schema(table.schema)
         layout = loader.layouts.new_table(table, merge.keys if merge else (), schema, comment)
-        if rows is None or sql.has_comments(schema):  # (a CTAS cannot give columns their comments)
-            # an empty table of the stream's shape; the rows, if any, come in as into an existing table
-            empty, made = True, schema
-            statement = sql.create_table(catalog, table, schema, loader.location(table), comment, layout)
-        else:
-            empty, made = False, rows.schema
-            statement = create_statement(catalog, table, rows, loader.location(table), merge, layout, comment)
-        created = False
+        # From the rows in one statement, unless there are none or columns need comments (a CTAS cannot give them):
+        # then an empty table of the stream's shape, which the rows come into as into an existing table.
+        from_rows = rows if rows is not None and not sql.has_comments(schema) else None
+        statement = (create_statement(catalog, table, from_rows, loader.location(table), merge, layout, comment)
+                     if from_rows is not None else
+                     sql.create_table(catalog, table, schema, loader.location(table), comment, layout))
         try:
             loader.client.execute(statement, f"create {table} from its refresh")
-            loader.known(table, made)
-            created = True
         except TableExists:
-            pass
-        if created and (rows is None or not empty):
-            return
-        # created empty, or meanwhile by another writer (outside the handler: read as it is now): swapped into
-        existing = schema if created else loader.reread(table)
+            existing = None  # created meanwhile by another writer: swapped into as it is now (read below)
+        else:
+            loader.known(table, from_rows.schema if from_rows is not None else schema)
+            if rows is None or from_rows is not None:
+                return
+            existing = schema
+        existing = existing or loader.reread(table)
         if existing is None:
             raise TableExists(f"{table} exists, yet its columns cannot be read")
     else:

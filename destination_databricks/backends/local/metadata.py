@@ -5,12 +5,13 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...layout import TableLayout
+from ...records.columns import COMMENT, column_comments
 
 
 def lay_out(uri: str, layout: TableLayout | None, schema: pa.Schema, comment: str) -> None:
     """``layout``: the config's for this table (None: not named); ``schema``: the stream's columns with their comments
     (field metadata `comment`); ``comment``: the table's (its Delta description)."""
-    commented = {f.name: f.metadata[b"comment"].decode() for f in schema if (f.metadata or {}).get(b"comment")}
+    commented = column_comments(schema)
     if not commented and (layout is None or not layout.properties):
         return  # nothing asked: the table is not even opened (10,000 streams)
     from deltalake import DeltaTable
@@ -25,7 +26,7 @@ def lay_out(uri: str, layout: TableLayout | None, schema: pa.Schema, comment: st
         return
     if comment and table.metadata().description != comment:
         table.alter.set_table_description(comment)
-    fields = {f.name: f.metadata.get("comment") for f in table.schema().fields}
+    fields = {f.name: f.metadata.get(COMMENT) for f in table.schema().fields}
     for name, text in commented.items():
         if name in fields and fields[name] != text:
-            table.alter.set_column_metadata(name, {"comment": text})
+            table.alter.set_column_metadata(name, {COMMENT: text})
