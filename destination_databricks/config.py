@@ -28,6 +28,7 @@ class LocalStorage:
 @dataclass(frozen=True)
 class ManagedTablesStorage:
     volume: str  # the Unity Catalog volume, in the config's catalog and schema, that stages files
+    zerobus_endpoint: str = ""  # direct_ingest: append streams go through Zerobus Ingest (backends/zerobus/)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,12 @@ def _storage(raw: Mapping[str, Any]) -> Storage:
         return LocalStorage(path=os.path.abspath(os.path.expanduser(path)))
     if kind == "MANAGED_TABLES_STORAGE":
         volume = _string(source, "volume_name", prefix=p, required=False, default=DEFAULT_VOLUME)
-        return ManagedTablesStorage(volume=_plain(volume, f"{p}volume_name"))
+        direct = source.get("direct_ingest")
+        if direct is not None and not isinstance(direct, Mapping):
+            raise ConfigError(f"Config field '{p}direct_ingest' must be an object with a 'zerobus_endpoint'.")
+        endpoint = _host(_string(direct, "zerobus_endpoint", prefix=f"{p}direct_ingest.") if direct is not None else "",
+                         f"{p}direct_ingest.zerobus_endpoint")
+        return ManagedTablesStorage(volume=_plain(volume, f"{p}volume_name"), zerobus_endpoint=endpoint)
     if kind == "S3_STORAGE":
         bucket = _string(source, "s3_bucket_name", prefix=p)
         if not _BUCKET.fullmatch(bucket):
@@ -246,6 +252,9 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     if isinstance(storage, ManagedTablesStorage) and catalog.lower() == "hive_metastore":
         raise ConfigError("Config field 'database' must name a Unity Catalog catalog for the Managed tables data source "
                           "(its staging volume cannot live in hive_metastore).")
+    if isinstance(storage, ManagedTablesStorage) and storage.zerobus_endpoint and not (databricks and databricks.oauth):
+        raise ConfigError("Config field 'data_source.direct_ingest' needs the OAuth sign-in (a service principal's "
+                          "client id and secret): Zerobus Ingest takes no personal access token.")
     return Config(
         storage=storage,
         databricks=databricks,

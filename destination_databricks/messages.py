@@ -153,13 +153,14 @@ class Output:
     """stdout, line by line, shared by threads; protocol messages only, secrets masked in LOG and TRACE."""
 
     def __init__(self, stream: Any = None):
-        self.stream = stream or sys.stdout
+        self.stream = stream  # None: sys.stdout as it is at each write (protect_stdout may replace it)
         self.lock = threading.Lock()
 
     def line(self, text: str) -> None:
         with self.lock:
-            self.stream.write(text + "\n")
-            self.stream.flush()
+            stream = self.stream or sys.stdout
+            stream.write(text + "\n")
+            stream.flush()
 
     def message(self, message: dict[str, Any]) -> None:
         self.line(orjson.dumps(message).decode())
@@ -178,3 +179,15 @@ class Output:
         self.message({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": _now_ms(), "error": {
             "message": mask(text), "internal_message": mask(f"{type(exc).__name__}: {exc}"),
             "failure_type": failure_type, "stack_trace": mask(stack)}}})
+
+
+def protect_stdout() -> None:
+    """From now on file descriptor 1 is stderr's, and sys.stdout writes to a copy of the original: a native library
+    that prints to descriptor 1 (Zerobus's SDK logs there) cannot break the protocol's messages. Once per process."""
+    if getattr(sys.stdout, "protected", False):
+        return
+    sys.stdout.flush()
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    os.dup2(2, 1)
+    protocol.protected = True  # type: ignore[attr-defined]
+    sys.stdout = protocol

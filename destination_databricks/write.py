@@ -33,7 +33,7 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
     indexed = _indexed_tables(config, plans)
     sync_id = str(uuid.uuid4())
     layouts = plan_layouts(config.layouts, plans)  # (checked against the catalog before any input)
-    with backend(config).connect(sync_id, indexed) as (stager, loader):
+    with backend(config).connect(sync_id, indexed, plans) as (stager, loader):
         loader.configure(layouts)
         steps = [vector_search_step(config, plans, loader)] if config.vector_search is not None else []
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution, settings=knobs,

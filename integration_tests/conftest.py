@@ -1,6 +1,7 @@
 import pytest
 
-from .destinations import AzureDatabricksDestination, LocalDestination, ManagedDestination, S3DatabricksDestination
+from .destinations import (AzureDatabricksDestination, LocalDestination, ManagedDestination, S3DatabricksDestination,
+                           ZerobusDestination)
 from .warehouse_fixture import SharedWarehouse
 
 
@@ -18,13 +19,15 @@ def warehouse(_shared_warehouse):
     return _shared_warehouse.details()
 
 
-@pytest.fixture(params=["local", "s3", "azure", "managed", "managed-oauth"])
+@pytest.fixture(params=["local", "s3", "azure", "managed", "managed-oauth", "zerobus"])
 def destination(request, tmp_path):
     if request.param == "local":
         return LocalDestination(tmp_path / "out")
     warehouse = request.getfixturevalue("warehouse")
     if request.param == "s3":
         return S3DatabricksDestination(warehouse)
+    if request.param == "zerobus":
+        return ZerobusDestination(warehouse)
     if request.param.startswith("managed"):
         return ManagedDestination(warehouse, oauth=request.param == "managed-oauth")
     assert warehouse["azure_endpoint"], "Azurite is not installed: run `make install` (npm install)"

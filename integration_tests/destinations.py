@@ -225,3 +225,30 @@ class ManagedDestination(S3DatabricksDestination):
             if len(parts) > 5 and (parts[5] == STAGING or parts[5].startswith("_airbyte_check")):
                 leftovers.append(path)
         return leftovers
+
+
+class ZerobusDestination(ManagedDestination):
+    """Managed tables with direct ingest: append streams through the local warehouse's Zerobus server (signed in as
+    its service principal, as Zerobus requires), every other stream staged in the volume in the same sync."""
+
+    name = "zerobus"
+
+    def __init__(self, warehouse: dict):
+        super().__init__(warehouse, oauth=True)
+
+    def config(self, **overrides) -> dict:
+        config = super().config(**overrides)
+        if "data_source" not in overrides:
+            config["data_source"] = {**config["data_source"], "direct_ingest": {"zerobus_endpoint": self.w["zerobus_endpoint"]}}
+        return config
+
+    def zerobus(self, **faults) -> dict:
+        """The Zerobus server's counts; with ``faults``, what the next streams suffer (/_local/zerobus)."""
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.w['hostname']}:{self.w['port']}/_local/zerobus",
+                                         data=json.dumps(faults).encode() if faults else None,
+                                         method="POST" if faults else "GET")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())

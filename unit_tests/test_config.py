@@ -55,6 +55,12 @@ def test_s3_config_parses():
     ({**DATABRICKS, "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}}, "database"),
     ({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE",
                                                         "volume_name": "a.b"}}, "data_source.volume_name"),
+    ({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE", "direct_ingest": {
+        "zerobus_endpoint": "1.zerobus.us-west-2.cloud.databricks.com"}}}, "data_source.direct_ingest"),  # a token
+    ({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE", "direct_ingest": {
+        "zerobus_endpoint": "h/x?y"}}}, "data_source.direct_ingest.zerobus_endpoint"),
+    ({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE",
+                                                        "direct_ingest": {}}}, "data_source.direct_ingest.zerobus_endpoint"),
     ({**DATABRICKS, "authentication": "token", "data_source": S3}, "authentication"),
     ({**DATABRICKS, "authentication": {"auth_type": "SAML"}, "data_source": S3}, "authentication.auth_type"),
     ({**DATABRICKS, "authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "id"}, "data_source": S3},
@@ -77,6 +83,10 @@ def test_secret_values_are_not_quoted_in_errors():
 def test_managed_tables_stage_in_a_volume_of_a_unity_catalog_catalog():
     config = parse_config({**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE"}})
     assert config.storage == ManagedTablesStorage(volume="airbyte_staging") and config.catalog == "main"
+    direct = parse_config({**DATABRICKS, "database": "main", "authentication": {
+        "auth_type": "OAUTH_M2M", "databricks_client_id": "i", "databricks_client_secret": "s"}, "data_source": {
+        "data_source_type": "MANAGED_TABLES_STORAGE", "direct_ingest": {"zerobus_endpoint": "1.zerobus.x.com"}}})
+    assert direct.storage == ManagedTablesStorage(volume="airbyte_staging", zerobus_endpoint="1.zerobus.x.com")
 
 
 def test_sign_in_choices_and_the_token_only_configs_of_before():

@@ -71,6 +71,9 @@ CONFIGS = [
                  {"name": "events", "partition_by": ["day"]}]},
     {**DATABRICKS, "database": "main", "data_source": AZURE,
      "authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "i", "databricks_client_secret": "s"}},
+    {**DATABRICKS, "database": "main", "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE", "direct_ingest": {
+        "zerobus_endpoint": "1.zerobus.us-west-2.cloud.databricks.com"}},
+     "authentication": {"auth_type": "OAUTH_M2M", "databricks_client_id": "i", "databricks_client_secret": "s"}},
     {**DATABRICKS, "database": "main", "databricks_personal_access_token": "t",  # the token-only configs of before
      "data_source": {"data_source_type": "MANAGED_TABLES_STORAGE", "volume_name": "v"}},
     {"data_source": {"data_source_type": "LOCAL", "local_path": "/tmp/out"}},

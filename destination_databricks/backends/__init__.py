@@ -22,7 +22,8 @@ REGISTRY = {
 
 
 def backend(config: Config) -> Backend:
-    module, name = REGISTRY[type(config.storage)].split(":")
+    direct = isinstance(config.storage, ManagedTablesStorage) and config.storage.zerobus_endpoint
+    module, name = ("zerobus.backend:DirectIngestBackend" if direct else REGISTRY[type(config.storage)]).split(":")
     cls = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     return cls(config, config.storage)
 

@@ -8,11 +8,11 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from ..catalog import SyncMode
+from ..catalog import StreamPlan, SyncMode
 from ..config import Config
 from ..dedup import Merge
 from ..layout import TableLayout
-from ..naming import TableName, sanitize
+from ..naming import StreamKey, TableName, sanitize
 from ..records.columns import Column
 from ..refresh import Refresh
 from ..staging.base import StagedTable, Stager
@@ -83,10 +83,11 @@ class Backend:
     config: Config
     storage: Any  # the config's data source, of the class the registry maps to this backend
 
-    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()
+    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset(),
+                plans: Mapping[StreamKey, StreamPlan] | None = None
                 ) -> contextlib.AbstractContextManager[tuple[Stager, Loader]]:
         """The sync's (stager, loader), cleaned up whatever happens; ``change_data_feed``: tables to create
-        with Change Data Feed on."""
+        with Change Data Feed on; ``plans``: the sync's streams (a backend may route them: direct ingest)."""
         raise NotImplementedError
 
     def check(self) -> None:

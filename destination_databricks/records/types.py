@@ -94,11 +94,15 @@ def canonical(arrow_type: pa.DataType) -> pa.DataType:
     return arrow_type
 
 
+STORED_AS = b"airbyte.stored_as"  # field metadata of a staged column whose table type is another (b"variant")
+
+
 def stored(schema: pa.Schema) -> pa.Schema:
-    """The schema of staged files for a table of ``schema``: a VARIANT column is its JSON text."""
+    """The schema of staged files for a table of ``schema``: a VARIANT column is its JSON text (marked so)."""
     if not any(f.type == VARIANT for f in schema):
         return schema
-    return pa.schema([f.with_type(pa.string()) if f.type == VARIANT else f for f in schema], metadata=schema.metadata)
+    return pa.schema([f.with_type(pa.string()).with_metadata({**(f.metadata or {}), STORED_AS: b"variant"})
+                      if f.type == VARIANT else f for f in schema], metadata=schema.metadata)
 
 
 def canonical_schema(schema: pa.Schema) -> pa.Schema:

@@ -16,6 +16,7 @@ class StagedFormat(str, Enum):
     DELTA = "delta"  # a Delta table at the location (S3: deltalake wrote its log)
     PARQUET = "parquet"  # a folder of Parquet files
     CSV = "csv"  # a folder of CSV files with a header (Azure)
+    DIRECT = "direct"  # no files: the rows are in the table already, acknowledged by Zerobus (backends/zerobus/)
 
 
 @dataclass(frozen=True)

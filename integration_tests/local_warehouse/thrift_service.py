@@ -303,6 +303,34 @@ class WarehouseService:
             log.info("statement failed: %s -> %s", statement[:200], message)
             return _Operation(None, message)
 
+    def catalog_tables(self, query: dict) -> tuple[int, dict]:
+        """Unity Catalog's table listing (`GET /api/2.1/unity-catalog/tables?catalog_name=…&schema_name=…`, as
+        databricks-sdk's `tables.list` asks): each table's current columns (`type_text`) and properties, read
+        through the engine's SHOW TABLE EXTENDED. Not a statement: it waits like any REST call."""
+        from destination_databricks.backends.databricks.listing import listed_properties, schema_of
+        from destination_databricks.records.types import sql_type
+
+        catalog, schema = (query.get(name, [""])[0] for name in ("catalog_name", "schema_name"))
+        ref = f"`{catalog.replace('`', '``')}`"
+        with self.lock:
+            try:
+                listing = self.spark.sql(f"SHOW TABLE EXTENDED IN {ref}.`{schema.replace('`', '``')}` LIKE '*'").toArrow()
+            except Exception:
+                return 404, {"error_code": "NOT_FOUND", "message": f"Schema '{catalog}.{schema}' does not exist."}
+            if self.evolved:
+                listing = self._current_columns(listing, ref)
+        tables = []
+        for row in listing.to_pylist():
+            if row.get("isTemporary"):
+                continue
+            columns = schema_of(row["information"] or "") or pa.schema([])
+            tables.append({"name": row["tableName"], "catalog_name": catalog, "schema_name": schema,
+                           "full_name": f"{catalog}.{schema}.{row['tableName']}", "table_type": "MANAGED",
+                           "columns": [{"name": f.name, "type_text": sql_type(f.type).lower(), "position": i,
+                                        "nullable": True} for i, f in enumerate(columns)],
+                           "properties": listed_properties(row["information"] or "") or {}})
+        return 200, {"tables": tables}
+
     def _current_columns(self, listing: pa.Table, catalog: str) -> pa.Table:
         """A listing whose evolved tables show their current columns (under the lock)."""
         rows = listing.to_pylist()
@@ -520,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
             server.service.wait_like_a_warehouse("api_calls")
             if self.command == "GET" and path == "/api/2.0/sql/warehouses":  # this warehouse, as clients list them
                 return self._json(200, {"warehouses": [{"id": "local", "name": "local", "state": "RUNNING"}]})
+            if self.command == "GET" and path == "/api/2.1/unity-catalog/tables":
+                return self._json(*server.service.catalog_tables(parse_qs(urlsplit(self.path).query)))
             if server.service.vector_search is not None:
                 answer = server.service.vector_search.handle(self.command, path, parse_qs(urlsplit(self.path).query), body)
                 if answer is not None:

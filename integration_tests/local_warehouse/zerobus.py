@@ -25,6 +25,7 @@ import pyarrow as pa
 SERVICE = "databricks.zerobus.Zerobus"
 FLIGHT = "arrow.flight.protocol.FlightService"
 _PACKAGE = "databricks.zerobus"
+MAX_MESSAGE_BYTES = 64 << 20
 RECORD_TYPES = {0: "RECORD_TYPE_UNSPECIFIED", 1: "PROTO", 2: "JSON", 4: "AVRO"}
 
 
@@ -137,10 +138,11 @@ class Counts:
 
 
 class ZerobusServer:
-    def __init__(self, append: Callable[[str, list[dict]], None], accepted: Callable[[str | None], bool],
+    def __init__(self, append: Callable[[str, list[dict] | pa.RecordBatch], None], accepted: Callable[[str | None], bool],
                  table_exists: Callable[[str], bool]):
-        """``append``: adds rows (dicts) to a table (a three-part name), durably, before the ack; ``accepted``: whether
-        an Authorization header's token is one the warehouse issued; ``table_exists``: whether a table is there."""
+        """``append``: adds rows (dicts, or an Arrow batch) to a table (a three-part name), durably, before the ack;
+        ``accepted``: whether an Authorization header's token is one the warehouse issued; ``table_exists``: whether a
+        table is there."""
         import grpc
 
         self.append, self.accepted, self.table_exists = append, accepted, table_exists
@@ -154,7 +156,9 @@ class ZerobusServer:
         flight = grpc.method_handlers_generic_handler(FLIGHT, {"DoPut": grpc.stream_stream_rpc_method_handler(
             self._do_put, request_deserializer=self._flight_data.FromString,
             response_serializer=self._put_result.SerializeToString)})
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="zerobus"))
+        # (gRPC's default 4 MiB per message would refuse one 10 MB record; the service's own limit is not known here)
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="zerobus"),
+                                   options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
         self._server.add_generic_rpc_handlers((handler, flight))
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self._server.start()
@@ -259,7 +263,7 @@ class ZerobusServer:
             batch = pa.ipc.read_record_batch(message, schema)
             offset = json.loads(data.app_metadata)["offset_id"]
             try:
-                self.append(table, batch.to_pylist())
+                self.append(table, batch)
             except Exception as exc:
                 self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, table, f"Records not ingested: {exc}")
             records += batch.num_rows
@@ -296,13 +300,18 @@ def _rows(request, kind: str, decode: Callable) -> tuple[int, list[dict]]:
     return batch.offset_id, decode(list(getattr(batch, batch.WhichOneof("batch")).records))
 
 
-def appender(spark, lock: threading.Lock) -> Callable[[str, list[dict]], None]:
-    """Rows → the table, through the engine: typed as the table's columns, one INSERT per batch."""
-    def append(table: str, rows: list[dict]) -> None:
+def appender(spark, lock: threading.Lock) -> Callable[[str, list[dict] | pa.RecordBatch], None]:
+    """Rows (dicts, or an Arrow batch) → the table, through the engine: typed as the table's columns (a column the
+    rows lack is null), one INSERT per batch."""
+    def append(table: str, rows: list[dict] | pa.RecordBatch) -> None:
         ref = ".".join(f"`{part}`" for part in table.split("."))
         with lock:
             schema = spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
-            data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
+            if isinstance(rows, pa.RecordBatch):
+                data = pa.Table.from_arrays([rows.column(f.name).cast(f.type) if f.name in rows.schema.names
+                                             else pa.nulls(rows.num_rows, f.type) for f in schema], schema=schema)
+            else:
+                data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
             view = f"_zerobus_{uuid.uuid4().hex}"
             spark.createDataFrame(data).createOrReplaceTempView(view)
             try:

@@ -30,7 +30,7 @@ class AzureBackend(Backend):
                                 change_data_feed=change_data_feed,
                                 remove_data=warehouse.data_remover(lambda: AzureStore(self.storage)))
 
-    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):
+    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset(), plans=None):
         namer = sync_namer(DEFAULT_PATTERN, sync_id, extension="csv")
         stager = RemoteStager(AzureStore(self.storage), sync_id, namer, csv_bytes, StagedFormat.CSV)
         return warehouse.staged(self.config, stager, self.loader(change_data_feed=change_data_feed))

@@ -9,15 +9,20 @@ Its `information` column holds, per table, a `Schema: root` tree in Apache Spark
 (Databricks and Spark spell nested types as child lines; the local engine writes them inline, `array<string>`,
 and its primitives in SQL, `bigint`: both are read.) A tree this module cannot read in full (a type it does not
 know, an escaped name) gives None for that table, and the caller reads the table's columns another way.
+Unity Catalog's REST listing (`tables_from_catalog`) gives the same without a statement.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pyarrow as pa
 
 from ...records.spark_types import of_spark
 
+# (catalog, schema) → its tables' columns (None where not read in full) and properties; SchemaNotFound if absent.
+Lister = Callable[[str, str], tuple[dict[str, pa.Schema | None], dict[str, dict[str, str]]]]
 _FIELD = re.compile(r"^ ((?:\|    )*)\|-- (.*)$")
 _FLAG = re.compile(r" \((?:nullable|containsNull|valueContainsNull) = (?:true|false)\)$")
 
@@ -99,3 +104,17 @@ def _typed(spelled: str, children: list[pa.Field]) -> pa.DataType | None:
     if children:
         return None
     return of_spark(spelled)
+
+
+def tables_from_catalog(infos: Iterable[Any]) -> tuple[dict[str, pa.Schema | None], dict[str, dict[str, str]]]:
+    """Unity Catalog's table entries (databricks-sdk TableInfo: `columns` with `type_text`, `properties`) → table name
+    → its schema (None: a column type not read) and its properties, as the listing statement gives them."""
+    schemas: dict[str, pa.Schema | None] = {}
+    properties: dict[str, dict[str, str]] = {}
+    for info in infos:
+        columns = sorted(info.columns or [], key=lambda c: c.position or 0)
+        types = [of_spark(c.type_text or "") for c in columns]
+        schemas[info.name] = (pa.schema([pa.field(c.name, t) for c, t in zip(columns, types)])
+                              if columns and None not in types else None)
+        properties[info.name] = dict(info.properties or {})
+    return schemas, properties

@@ -2,9 +2,9 @@
 
 Each load commits once: CREATE TABLE … AS SELECT for a table's first, then INSERT (append), INSERT OVERWRITE
 (overwrite), MERGE … WITH SCHEMA EVOLUTION (an append with new columns), MERGE (dedup.py's rules); new columns a
-replacing or merging load brings are added first. A truncating refresh loads into its shadow, swapped in at its
-end (swap.py); column types change in retype.py. Staged CSV is read by `read_files`. Schemas come from the
-schema's listing (SHOW TABLE EXTENDED, listing.py), else an unmanaged table's Delta log or SELECT … LIMIT 0."""
+replacing or merging load brings are added first. A refresh loads into its shadow, swapped in at its end (swap.py);
+column types change in retype.py. Schemas come from the schema's listing (SHOW TABLE EXTENDED or Unity Catalog's
+API, listing.py), else an unmanaged table's Delta log or SELECT … LIMIT 0. Zerobus loads (DIRECT) need nothing."""
 from __future__ import annotations
 
 import logging
@@ -29,6 +29,7 @@ from ...staging.base import StagedFormat, StagedTable
 from ..base import Capabilities
 from . import listing, retype, sql, swap
 from .layouts import Layouts
+from .listing import Lister
 from .sql_client import SchemaNotFound, SqlClient, TableExists, TableNotFound, ThreadClients
 
 logger = logging.getLogger("airbyte")
@@ -51,11 +52,12 @@ class DatabricksLoader:
     def __init__(self, connect: Callable[[], SqlClient], catalog: str, location: Callable[[TableName], str | None],
                  logs: DeltaLogs, schemas: set[str], csv_options: dict | None = None,
                  concurrency: int = 1, change_data_feed: frozenset[TableName] = frozenset(),
-                 remove_data: Callable[[TableName], None] | None = None):
+                 remove_data: Callable[[TableName], None] | None = None, lister: Lister | None = None):
         """``connect``: a new SQL client (each thread gets its own: the driver's connections are not thread-safe);
         ``concurrency``: how many statements may run at once (loads of different tables, schema reads);
         ``change_data_feed``: tables created with Change Data Feed on (Vector Search indexes them);
-        ``remove_data``: deletes an unmanaged table's files at its location (None: tables are managed)."""
+        ``remove_data``: deletes an unmanaged table's files at its location (None: tables are managed);
+        ``lister``: lists a schema's tables without a statement (Unity Catalog's REST API; None: SHOW TABLE EXTENDED)."""
         self.capabilities = Capabilities(concurrent_loads=concurrency, change_data_feed=True)
         self.catalog = catalog
         self.location = location  # where a table lives (None: managed)
@@ -65,6 +67,7 @@ class DatabricksLoader:
         self._known: dict[TableName, pa.Schema | None] = {}
         self.change_data_feed = change_data_feed
         self.remove_data = remove_data
+        self.lister = lister
         self.layouts = Layouts(catalog, {}, change_data_feed)  # the config's (configure)
         self._listed: dict[str, list[str]] = {}  # the table names of each schema listed so far
         self._schemas_there: set[str] = set()  # created by this sync, or listed: no CREATE SCHEMA needed
@@ -75,7 +78,7 @@ class DatabricksLoader:
     def client(self) -> SqlClient:  # this thread's
         return self._clients.get()
 
-    def _columns(self, table: TableName) -> pa.Schema:
+    def _columns(self, table: TableName) -> pa.Schema:  # (a statement)
         answer = self.client.execute(sql.table_columns(self.catalog, table), f"read the columns of {table}")
         return canonical_schema(answer.schema)
 
@@ -84,8 +87,7 @@ class DatabricksLoader:
             self._known[table] = self._read(table)
         return self._known[table]
 
-    def known(self, table: TableName, schema: pa.Schema | None) -> None:
-        """The table's schema is now ``schema`` (None: it is gone)."""
+    def known(self, table: TableName, schema: pa.Schema | None) -> None:  # (None: it is gone)
         self._known[table] = canonical_schema(schema) if schema is not None else None
 
     def reread(self, table: TableName) -> pa.Schema | None:
@@ -117,14 +119,17 @@ class DatabricksLoader:
         """The tables of ``schema`` (lower-cased names) and the columns each has, from one statement; a table's
         schema is None when the listing does not spell it in full (its columns are then read another way)."""
         try:
-            answer = self.client.execute(sql.show_tables_extended(self.catalog, schema), f"list the tables of {schema}")
+            if self.lister is not None:
+                schemas, properties = self.lister(self.catalog, schema)
+            else:
+                answer = self.client.execute(sql.show_tables_extended(self.catalog, schema), f"list the tables of {schema}")
+                schemas, properties = listing.tables_with_schemas(answer), listing.tables_with_properties(answer)
         except SchemaNotFound:
             self._listed[schema] = []
             return {}
         self._schemas_there.add(schema)
-        self.layouts.listed.update((TableName(schema, name.lower()), found)
-                                   for name, found in listing.tables_with_properties(answer).items())
-        tables = {name.lower(): found for name, found in listing.tables_with_schemas(answer).items()}
+        self.layouts.listed.update((TableName(schema, name.lower()), found) for name, found in properties.items())
+        tables = {name.lower(): found for name, found in schemas.items()}
         self._listed[schema] = sorted(tables)
         return tables
 
@@ -166,6 +171,8 @@ class DatabricksLoader:
     def load(self, staged: StagedTable, mode: SyncMode, comment: str, merge: Merge | None = None,
              recreating: bool = False) -> None:  # recreating: the table was dropped since this sync read it
         table = staged.table
+        if staged.format is StagedFormat.DIRECT and staged.files:  # Zerobus put them in (backends/zerobus/): no statement
+            return
         existing = self.table_schema(table)
         location = self.location(table)
         # The load's statement creates the table (CTAS), unless its columns have comments (a CTAS cannot give them).
@@ -241,16 +248,14 @@ class DatabricksLoader:
         self.client.execute(statement, f"load {len(staged.files)} staged files into {table}")
 
     @staticmethod
-    def _marker(staged: StagedTable) -> str:
-        """One record id of this load: the append runs only while it is absent, so a replay adds nothing."""
+    def _marker(staged: StagedTable) -> str:  # a record id of the load: its append runs only while it is absent
         return next((f.first_id for f in staged.files if f.first_id), "")
 
     def configure(self, layouts: Mapping[TableName, TableLayout]) -> None:
         self.layouts.configured = layouts
 
     def swap(self, refresh: Refresh, table: TableName, schema: pa.Schema, merge: Merge | None,
-             staged: StagedTable | None = None, comment: str = "") -> None:
-        """The table holds the new generation from now on, in one commit (swap.py)."""
+             staged: StagedTable | None = None, comment: str = "") -> None:  # (one commit, swap.py)
         swap.swap(self, refresh, table, schema, merge, staged, comment)
 
     def drop(self, table: TableName) -> None:
@@ -262,8 +267,7 @@ class DatabricksLoader:
         if self.remove_data is not None:
             self.remove_data(table)
 
-    def shadows(self, tables: Iterable[TableName]) -> list[TableName]:
-        """The shadow tables (refresh.py) in the schemas of ``tables``."""
+    def shadows(self, tables: Iterable[TableName]) -> list[TableName]:  # (refresh.py's, in the schemas of ``tables``)
         found = []
         for schema in sorted({t.schema for t in tables}):
             if schema not in self._listed:
@@ -278,8 +282,7 @@ class DatabricksLoader:
         sample = self.client.execute(sql.key_sample(self.catalog, table), f"read a key of {table}").column(0)
         return len(orjson.loads(sample[0].as_py())) if len(sample) else None
 
-    def enable_change_data_feed(self, table: TableName) -> None:
-        """Turn Change Data Feed on for a table (a Delta Sync index reads it); harmless when it is on."""
+    def enable_change_data_feed(self, table: TableName) -> None:  # (a Delta Sync index reads it; harmless when on)
         self.client.execute(sql.enable_change_data_feed(self.catalog, table),
                             f"turn on Change Data Feed for {table} (Vector Search)")
 

@@ -34,7 +34,7 @@ class S3Backend(Backend):
                                 logs=delta_files.DeltaLogs(options),
                                 remove_data=warehouse.data_remover(lambda: S3Store(self.storage)))
 
-    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):
+    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset(), plans=None):
         namer = sync_namer(self.storage.file_name_pattern, sync_id)
         namer.validate()
         options = storage_options(self.storage)

@@ -113,6 +113,12 @@ def add_columns_from(catalog: str, table: TableName, source: str) -> str:
             f"USING (SELECT * FROM {source} WHERE FALSE) AS source ON FALSE WHEN NOT MATCHED THEN INSERT *")
 
 
+def no_rows(schema: pa.Schema) -> str:
+    """A source of ``schema``'s columns and no row (for add_columns_from when no file has them)."""
+    columns = ", ".join(f"CAST(NULL AS {sql_type(f.type)}) AS {quote(f.name)}" for f in schema)
+    return f"(SELECT {columns})"
+
+
 def show_tables_extended(catalog: str, schema: str) -> str:
     """Every table of the schema with its columns (in its `information`, Spark's tree notation)."""
     return f"SHOW TABLE EXTENDED IN {quote(catalog)}.{quote(schema)} LIKE '*'"

@@ -12,11 +12,12 @@ from ...errors import ConfigError, first_line
 from ...naming import TableName, sanitize
 from ...records.columns import AIRBYTE_SCHEMA
 from ...retries import RetryBudget
+from ...staging.base import Stager
 from ..base import configured_schemas, staged_sync
 from . import sql
+from .listing import Lister
 from .loader import DatabricksLoader
 from .sql_client import RetryPolicy, SqlClient
-from .staging.remote import RemoteStager
 from .workspace import SignIn
 
 logger = logging.getLogger("airbyte")
@@ -32,7 +33,7 @@ def connection(config: Config) -> DatabricksConnection:
 def loader(config: Config, location: Callable[[TableName], str | None], *, patient: bool = True,
            signin: SignIn | None = None, logs: DeltaLogs = UNREADABLE,
            csv_options: dict | None = None, change_data_feed: frozenset[TableName] = frozenset(),
-           remove_data: Callable[[TableName], None] | None = None) -> DatabricksLoader:
+           remove_data: Callable[[TableName], None] | None = None, lister: Lister | None = None) -> DatabricksLoader:
     """``patient`` for syncs (retry a flaky network for minutes); a check answers within seconds.
     ``location``: where a table lives (None: managed); ``logs``: the tables' Delta logs, where the connector reads them;
     ``remove_data``: deletes the files at a dropped unmanaged table's location."""
@@ -41,23 +42,28 @@ def loader(config: Config, location: Callable[[TableName], str | None], *, patie
     return DatabricksLoader(lambda: SqlClient(sign_in, retry), config.catalog, location, logs,
                             configured_schemas(config), csv_options=csv_options,
                             concurrency=config.max_concurrent_statements if patient else 1,
-                            change_data_feed=change_data_feed, remove_data=remove_data)
+                            change_data_feed=change_data_feed, remove_data=remove_data, lister=lister)
 
 
-def staged(config: Config, stager: RemoteStager, loader: DatabricksLoader):
+def staged(config: Config, stager: Stager, loader: DatabricksLoader):
     """An object-store stager and the Databricks loader for one sync, cleaned up whatever happens."""
     return staged_sync(stager, loader, config.purge_staging_data)
 
 
-def check_table(config: Config, loader: DatabricksLoader, location: str | None, check_id: str) -> None:
+def check_table(config: Config, loader: DatabricksLoader, location: str | None, check_id: str,
+                probe: Callable[[TableName, Any], None] | None = None) -> None:
     """Create and drop a uniquely named test table at ``location`` (None: managed), so concurrent checks cannot
-    collide; then release the loader's connection."""
+    collide (``probe``: run on it in between); then release the loader's connection."""
     table = TableName(sanitize(config.schema, lowercase=True), f"_airbyte_connection_test_{check_id}")
     try:
         loader.ensure_schema(table.schema)
         loader.client.execute(sql.create_table(loader.catalog, table, AIRBYTE_SCHEMA, location,
                                                "Airbyte connection check"), "create a test table")
-        loader.client.execute(sql.drop_table(loader.catalog, table), "drop the test table")
+        try:
+            if probe is not None:
+                probe(table, AIRBYTE_SCHEMA)
+        finally:
+            loader.client.execute(sql.drop_table(loader.catalog, table), "drop the test table")
     finally:
         loader.close()
 

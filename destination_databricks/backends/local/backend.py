@@ -24,7 +24,7 @@ class LocalBackend(Backend):
     def loader(self, sync_id: str = "discover") -> DeltaRsLoader:
         return DeltaRsLoader(self.storage.path, sync_id, configured_schemas(self.config))
 
-    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset()):
+    def connect(self, sync_id: str, change_data_feed: frozenset[TableName] = frozenset(), plans=None):
         try:
             os.makedirs(self.storage.path, exist_ok=True)
         except OSError as exc:
