@@ -55,6 +55,10 @@ def _counts(w: dict) -> tuple[int, int]:
     return _get(w, "/_local/stats")["statements"], sum(1 for kind, _ in agents if kind == "files")
 
 
+def _is_state(line: bytes) -> bool:
+    return line.startswith((b'{"type":"STATE"', b'{"type": "STATE"'))
+
+
 def _sync(config: str, catalog: str, messages: str) -> tuple[float, float, list[float]]:
     """One sync: seconds, peak RSS MB, and each STATE's seconds from written into stdin to read back on stdout."""
     proc = subprocess.Popen([CONNECTOR, "write", "--config", config, "--catalog", catalog], stdin=subprocess.PIPE,
@@ -66,7 +70,7 @@ def _sync(config: str, catalog: str, messages: str) -> tuple[float, float, list[
         with open(messages, "rb") as f:
             for line in f:
                 proc.stdin.write(line)
-                if line.startswith(b'{"type":"STATE"'):
+                if _is_state(line):
                     proc.stdin.flush()
                     written.append(time.perf_counter())
         proc.stdin.close()
@@ -75,7 +79,7 @@ def _sync(config: str, catalog: str, messages: str) -> tuple[float, float, list[
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     for line in proc.stdout:
-        if line.startswith(b'{"type":"STATE"'):
+        if _is_state(line):
             released.append(time.perf_counter())
     feeder.join()
     _, status, usage = os.wait4(proc.pid, 0)
