@@ -1,6 +1,7 @@
 """What every stager offers the sync: its lifecycle, and files written per batch, sealed per load, freed once loaded."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -54,6 +55,11 @@ class Stager(Protocol):
 
     def start(self) -> None:
         """Claim this sync's staging and clear what dead syncs left behind."""
+
+    def ahead(self, tables: Iterable[TableName], batch_schema: Callable[[TableName], pa.Schema]) -> None:
+        """Before any input, after the tables' schemas are read: the sync's tables, and how the schema of a table's
+        batches is had (making its stream's batch builder). A stager that needs tables ready before their first
+        batch makes them so here, at once (direct ingest); staging in files needs nothing."""
 
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
         """Stage one batch as one new file of ``table``'s current load."""

@@ -56,6 +56,8 @@ class Sync:
         for shadow in stale_shadows(self.loader.shadows(tables), [s.plan for s in streams]):
             logger.info("Dropping %s: a refresh's shadow table that no stream of this sync continues.", shadow)
             self.loader.drop(shadow)
+        by_table = {s.plan.table: s for s in streams}
+        self.batches.writer.stager.ahead(tables, lambda table: self.batches.builder(by_table[table]).stored)
 
     def _run(self, lines: Iterable[bytes | None]) -> None:
         rounds = self.rounds

@@ -57,6 +57,9 @@ class LocalStager:
             if name.endswith(".lock") and name != f"{self.sync_id}.lock":
                 self._sweep(os.path.join(self.folder_root, name))
 
+    def ahead(self, tables, batch_schema) -> None:  # (files need no table ready before them)
+        pass
+
     def _sweep(self, lock_path: str) -> None:
         with open(lock_path) as other:
             try:

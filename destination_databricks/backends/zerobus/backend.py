@@ -41,7 +41,8 @@ class DirectIngestBackend(ManagedBackend):
         logger.info("Direct ingest: %d of %d streams may go through Zerobus.", len(direct), len(plans))
         return DirectStager(self.config.catalog, self._streams(signin, RetryBudget.sync(), settings.current().zerobus_streams),
                             direct, {plan.table: table_comment(plan.key) for plan in plans.values()},
-                            lambda table, schema, comment: tables.prepare(loader, table, schema, comment), volume_stager)
+                            lambda table, schema, comment: tables.prepare(loader, table, schema, comment), volume_stager,
+                            concurrency=loader.capabilities.concurrent_loads)
 
     def probe(self, signin: SignIn) -> Callable[[TableName, pa.Schema], None]:
         def probe(table: TableName, schema: pa.Schema) -> None:

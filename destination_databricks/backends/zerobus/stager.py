@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
 
+from ...bounded import each
 from ...naming import TableName
 from ...staging.base import StagedFile, StagedFormat, StagedTable, Stager, first_id
 from .ingest import Sent, Streams
@@ -24,13 +25,16 @@ MESSAGE_BYTES = 8 << 20  # a batch is sent in slices of about this size (a recor
 
 class DirectStager:
     def __init__(self, catalog: str, streams: Streams, direct: set[TableName], comments: Mapping[TableName, str],
-                 prepare: Callable[[TableName, pa.Schema, str], None], staged: Callable[[], Stager]):
+                 prepare: Callable[[TableName, pa.Schema, str], None], staged: Callable[[], Stager],
+                 concurrency: int = 1):
         """``direct``: the tables that may go through Zerobus (routes.py; their columns are checked at their first
-        batch); ``prepare``: makes a table ready for a schema's rows (tables.py); ``staged``: makes the volume stager."""
+        batch); ``prepare``: makes a table ready for a schema's rows (tables.py); ``staged``: makes the volume stager;
+        ``concurrency``: tables made ready at once."""
         self.catalog = catalog
         self.streams = streams
         self.comments = comments
         self.prepare = prepare
+        self.concurrency = concurrency
         self._may = set(direct)
         self._going: dict[TableName, bool] = {}  # decided at a table's first batch: direct (True) or staged
         self._sent: dict[TableName, Sent] = {}
@@ -61,6 +65,13 @@ class DirectStager:
     # --- the Stager protocol -------------------------------------------------------------------------
     def start(self) -> None:
         """Nothing yet: the volume is claimed when a staged table first needs it."""
+
+    def ahead(self, tables: Iterable[TableName], batch_schema: Callable[[TableName], pa.Schema]) -> None:
+        """The direct tables made ready before any input, several at once (a new table's CREATE TABLE is a statement
+        of about a second: one after the other on the writer thread, 100 new tables held the input 100 s)."""
+        going = [(table, batch_schema(table)) for table in tables if table in self._may]
+        going = [(table, schema) for table, schema in going if self._direct(table, schema)]
+        each(lambda item: self._prepare(*item), going, self.concurrency)
 
     def write(self, table: TableName, batch: pa.RecordBatch, avro_schema_json: str) -> StagedFile:
         if not self._direct(table, batch.schema):

@@ -108,6 +108,9 @@ class RemoteStager:
         self._swept = starter.submit(self._sweep)
         starter.shutdown(wait=False)
 
+    def ahead(self, tables, batch_schema) -> None:  # (files need no table ready before them)
+        pass
+
     def _sweep(self) -> None:
         if self._alive is not None and self._alive.exception() is None:
             try:
