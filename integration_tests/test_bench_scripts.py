@@ -68,3 +68,14 @@ def test_column_types_script_runs_and_both_queries_agree(capsys):
     assert rows[2][6] == rows[3][6]  # the nested field read from JSON text and from VARIANT: the same sum
     assert int(rows[2][3]) == int(rows[3][3])  # VARIANT costs no statement more
     assert "query seconds" in capsys.readouterr().out
+
+
+def test_direct_ingest_script_runs_and_a_steady_sync_sends_no_statement(capsys):
+    from bench import direct_ingest
+
+    rows = direct_ingest.main(["--cases", "2x50", "--statement-seconds", "0.05"])
+    assert [(r[1], r[2]) for r in rows] == [("volume", "first"), ("volume", "second"), ("direct", "first"),
+                                            ("direct", "second")]
+    assert rows[3][5] == "0" and rows[3][6] == "0"  # the direct path's steady state: no statement, no Files API call
+    assert int(rows[1][5]) >= 2 and int(rows[1][6]) > 0  # the volume path: a load per stream, files staged
+    assert "STATE latency" in capsys.readouterr().out

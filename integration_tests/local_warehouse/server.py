@@ -117,9 +117,9 @@ class LocalWarehouse:
 
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
         self._stoppers.append(self.http.shutdown)
-        from .zerobus import ZerobusServer, appender
+        from .zerobus import Appender, ZerobusServer
 
-        self.zerobus = ZerobusServer(appender(self._spark, self.service.lock),
+        self.zerobus = ZerobusServer(Appender(self._spark, self.service.lock),
                                      lambda header: self.auth.check(header, "zerobus") is None, self._table_exists)
         self._stoppers.append(self.zerobus.stop)
         self.http.zerobus = self.zerobus
@@ -182,6 +182,7 @@ class LocalWarehouse:
         self.http.serve(*self._furnished(lock=old.lock))
         self.zerobus.set_faults({})
         self.zerobus.counts = type(self.zerobus.counts)()
+        self.zerobus.append.forget()
 
     def _start_azurite(self) -> dict:
         """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""

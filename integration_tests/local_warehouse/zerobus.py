@@ -13,6 +13,7 @@ batches (a reset, or a close signal first), delay acks.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 import uuid
@@ -135,6 +136,7 @@ class Counts:
     rows: int = 0
     refused: list = field(default_factory=list)  # (table, reason)
     user_agents: list = field(default_factory=list)
+    append_seconds: float = 0.0  # spent appending batches to their tables (before their acks)
 
 
 class ZerobusServer:
@@ -174,7 +176,7 @@ class ZerobusServer:
     def stats(self) -> dict:
         c = self.counts
         return {"streams": c.streams, "batches": c.batches, "rows": c.rows, "refused": c.refused,
-                "user_agents": c.user_agents}
+                "user_agents": c.user_agents, "append_seconds": round(c.append_seconds, 3)}
 
     def stop(self) -> None:
         self._server.stop(grace=None)
@@ -243,38 +245,82 @@ class ZerobusServer:
         return faults
 
     def _do_put(self, requests: Iterator, context) -> Iterator:
-        """An Arrow stream: the schema first (then "ready"), then record batches, each appended and acked with the
-        records durable so far."""
+        """An Arrow stream: the schema first (then "ready"), then record batches, appended and acked with the
+        records durable so far. The batches that arrived while the last append ran are appended together, in one
+        commit (a group commit: a client with several batches in flight gets one ack up to the last of them)."""
         import grpc
 
         table = dict(context.invocation_metadata()).get("x-databricks-zerobus-table-name", "")
         faults = self._opened(context, table)
         context.send_initial_metadata(())
-        schema, records, batches = None, 0, 0
-        for data in requests:
-            message = _ipc_message(data.data_header, data.data_body)
-            if schema is None:
-                if not self.table_exists(table):
-                    self._refuse(context, grpc.StatusCode.NOT_FOUND, table, f"Table {table} does not exist.")
-                schema = pa.ipc.read_schema(message)
-                self.counts.streams += 1
-                yield self._put_result(app_metadata=json.dumps({"ack_up_to_offset": -1, "ack_up_to_records": 0}).encode())
-                continue
-            batch = pa.ipc.read_record_batch(message, schema)
-            offset = json.loads(data.app_metadata)["offset_id"]
+        arrived = _read_ahead(requests)
+        first = arrived.get()
+        if first is _END:
+            return
+        if not self.table_exists(table):
+            self._refuse(context, grpc.StatusCode.NOT_FOUND, table, f"Table {table} does not exist.")
+        schema = pa.ipc.read_schema(_ipc_message(first.data_header, first.data_body))
+        self.counts.streams += 1
+        yield self._put_result(app_metadata=json.dumps({"ack_up_to_offset": -1, "ack_up_to_records": 0}).encode())
+        records = batches = 0
+        while True:
+            group = _waiting(arrived)
+            if not group:
+                return
+            parts = [pa.ipc.read_record_batch(_ipc_message(d.data_header, d.data_body), schema) for d in group]
+            offset = json.loads(group[-1].app_metadata)["offset_id"]
+            started = time.perf_counter()
             try:
-                self.append(table, batch)
+                self.append(table, pa.Table.from_batches(parts, schema=schema).combine_chunks().to_batches()[0])
             except Exception as exc:
                 self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, table, f"Records not ingested: {exc}")
-            records += batch.num_rows
-            self.counts.batches += 1
-            self.counts.rows += batch.num_rows
+            rows = sum(part.num_rows for part in parts)
+            records += rows
+            self.counts.append_seconds += time.perf_counter() - started
+            self.counts.batches += len(parts)
+            self.counts.rows += rows
             if faults.ack_delay_seconds:
                 time.sleep(faults.ack_delay_seconds)
             yield self._put_result(app_metadata=json.dumps({"ack_up_to_offset": offset, "ack_up_to_records": records}).encode())
-            batches += 1
+            batches += len(parts)
             if faults.end_after and batches >= faults.end_after:
                 self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Stream ended on request (/_local/zerobus).")
+
+
+_END = object()
+
+
+def _read_ahead(requests: Iterator) -> queue.Queue:
+    """The stream's messages as they arrive, read on a thread of their own (ending with _END)."""
+    arrived: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            for data in requests:
+                arrived.put(data)
+        except Exception:  # the client went away: the stream ends
+            pass
+        arrived.put(_END)
+
+    threading.Thread(target=read, daemon=True, name="zerobus-read").start()
+    return arrived
+
+
+def _waiting(arrived: queue.Queue) -> list:
+    """The next message (waiting for it) and those already waiting behind it; [] at the stream's end."""
+    first = arrived.get()
+    if first is _END:
+        return []
+    group = [first]
+    while True:
+        try:
+            more = arrived.get_nowait()
+        except queue.Empty:
+            return group
+        if more is _END:
+            arrived.put(_END)
+            return group
+        group.append(more)
 
 
 def _decoder(create) -> Callable[[object], list[dict]] | None:
@@ -300,23 +346,55 @@ def _rows(request, kind: str, decode: Callable) -> tuple[int, list[dict]]:
     return batch.offset_id, decode(list(getattr(batch, batch.WhichOneof("batch")).records))
 
 
-def appender(spark, lock: threading.Lock) -> Callable[[str, list[dict] | pa.RecordBatch], None]:
-    """Rows (dicts, or an Arrow batch) → the table, through the engine: typed as the table's columns (a column the
-    rows lack is null), one INSERT per batch."""
-    def append(table: str, rows: list[dict] | pa.RecordBatch) -> None:
-        ref = ".".join(f"`{part}`" for part in table.split("."))
-        with lock:
-            schema = spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
-            if isinstance(rows, pa.RecordBatch):
-                data = pa.Table.from_arrays([rows.column(f.name).cast(f.type) if f.name in rows.schema.names
-                                             else pa.nulls(rows.num_rows, f.type) for f in schema], schema=schema)
-            else:
-                data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
-            view = f"_zerobus_{uuid.uuid4().hex}"
-            spark.createDataFrame(data).createOrReplaceTempView(view)
-            try:
-                spark.sql(f"INSERT INTO {ref} SELECT * FROM `{view}`").collect()
-            finally:
-                spark.sql(f"DROP VIEW IF EXISTS `{view}`").collect()
+class Appender:
+    """Rows (dicts, or an Arrow batch) → a table, typed as its columns (a column the rows lack is null). An Arrow batch
+    is appended to the table's Delta log at its location by delta-rs (one commit, tens of milliseconds, as a service
+    that writes files itself would; the table's location and columns are looked up once, again if the folder went);
+    JSON and Avro rows by one INSERT through the engine."""
 
-    return append
+    def __init__(self, spark, lock: threading.Lock):
+        self.spark, self.lock = spark, lock
+        self._tables: dict[str, tuple[str, pa.Schema]] = {}  # three-part name → (location, columns)
+
+    def forget(self) -> None:
+        self._tables.clear()
+
+    def __call__(self, table: str, rows: list[dict] | pa.RecordBatch) -> None:
+        if isinstance(rows, pa.RecordBatch):
+            return self._append_arrow(table, rows)
+        ref = ".".join(f"`{part}`" for part in table.split("."))
+        with self.lock:
+            schema = self.spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
+            data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
+            view = f"_zerobus_{uuid.uuid4().hex}"
+            self.spark.createDataFrame(data).createOrReplaceTempView(view)
+            try:
+                self.spark.sql(f"INSERT INTO {ref} SELECT * FROM `{view}`").collect()
+            finally:
+                self.spark.sql(f"DROP VIEW IF EXISTS `{view}`").collect()
+
+    def _append_arrow(self, table: str, batch: pa.RecordBatch) -> None:
+        from deltalake import write_deltalake
+
+        location, target = self._table(table, batch.schema)
+        data = pa.Table.from_arrays([batch.column(f.name).cast(f.type) if f.name in batch.schema.names
+                                     else pa.nulls(batch.num_rows, f.type) for f in target], schema=target)
+        write_deltalake(location, data, mode="append")
+
+    def _table(self, table: str, columns: pa.Schema) -> tuple[str, pa.Schema]:
+        import os
+
+        from deltalake import DeltaTable
+
+        known = self._tables.get(table)
+        if known is not None and os.path.isdir(known[0]) and set(columns.names) <= set(known[1].names):
+            return known
+        catalog, schema, name = table.split(".")
+        with self.lock:  # (the engine's session is shared: one caller at a time)
+            listed = self.spark.sql(f"SHOW TABLE EXTENDED IN `{catalog}`.`{schema}` LIKE '{name}'").toArrow().to_pylist()
+        info = next((row["information"] for row in listed if row["tableName"].lower() == name.lower()), "")
+        location = next((line[len("Location: "):] for line in info.split("\n") if line.startswith("Location: ")), None)
+        if location is None:
+            raise ValueError(f"table {table} has no location")
+        self._tables[table] = (location, pa.schema(DeltaTable(location).schema().to_arrow()))
+        return self._tables[table]

@@ -20,6 +20,7 @@ from ...messages import protect_stdout
 from ...retries import RetryBudget
 
 T = TypeVar("T")
+IN_FLIGHT = 16  # messages a stream sends before their acks: a send waits beyond (memory stays bounded per stream)
 
 
 @dataclass(eq=False)
@@ -54,6 +55,7 @@ class Streams:
         self._sdk = ZerobusSdk(endpoint_url(endpoint), workspace_url, application_name=identity.user_agent_entry())
         self._credentials = (client_id, client_secret)
         self._options = ArrowStreamConfigurationOptions(
+            max_inflight_batches=IN_FLIGHT,  # (the SDK's default, 1,000, held ~600 MB of one fast stream's batches)
             recovery=True, recovery_retries=budget.attempts, recovery_backoff_ms=int(budget.backoff_seconds * 1000),
             flush_timeout_ms=int(max(budget.max_seconds, 60) * 1000))
         self._limit = limit

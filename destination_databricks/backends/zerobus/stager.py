@@ -20,7 +20,7 @@ from .ingest import Sent, Streams
 from .routes import schema_reason
 
 logger = logging.getLogger("airbyte")
-MESSAGE_BYTES = 8 << 20  # a batch is sent in slices of about this size (a record larger than it goes alone)
+MESSAGE_BYTES = 16 << 20  # a batch is sent in slices of about this size (a record larger than it goes alone)
 
 
 class DirectStager:
@@ -78,7 +78,9 @@ class DirectStager:
             return self.staged().write(table, batch, avro_schema_json)
         if not self._prepared.get(table, pa.schema([])).equals(batch.schema):
             self._prepare(table, batch.schema)
-        pieces = max(1, -(-batch.nbytes // MESSAGE_BYTES))  # (ceil) so that no message is much over MESSAGE_BYTES
+        # (ceil) so that no message is much over MESSAGE_BYTES; its IPC size, not nbytes (which counts the whole
+        # buffers a column's values are views into: 100 times too many messages)
+        pieces = max(1, -(-pa.ipc.get_record_batch_size(batch) // MESSAGE_BYTES))
         step = -(-batch.num_rows // pieces)
         for start in range(0, batch.num_rows, step):
             self._sent[table] = self.streams.send(self.full_name(table), batch.slice(start, step))
