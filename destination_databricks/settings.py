@@ -32,7 +32,7 @@ class Settings:
     # Staging on object stores (backends/databricks/staging/)
     stale_staging_seconds: float = 900.0  # another sync's staging with an older heartbeat is swept
     # Direct ingest (backends/zerobus/)
-    zerobus_streams: int = 16  # Zerobus streams open at once (one per table; the least recently used is closed)
+    zerobus_streams: int = 128  # Zerobus streams open at once (one per table; the least recently used is closed)
     # Vector Search (vector_search/)
     vector_search_poll_seconds: float = 5.0
 

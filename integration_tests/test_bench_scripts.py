@@ -79,3 +79,12 @@ def test_direct_ingest_script_runs_and_a_steady_sync_sends_no_statement(capsys):
     assert rows[3][5] == "0" and rows[3][6] == "0"  # the direct path's steady state: no statement, no Files API call
     assert int(rows[1][5]) >= 2 and int(rows[1][6]) > 0  # the volume path: a load per stream, files staged
     assert "STATE latency" in capsys.readouterr().out
+
+
+def test_zerobus_formats_script_encodes_both_formats(capsys):
+    from bench import zerobus_formats
+
+    rows = zerobus_formats.main(["--records", "300", "--batch-rows", "100"])
+    assert [r[0] for r in rows] == ["Arrow IPC (Flight)", "Avro records"]
+    assert all(float(r[3]) > 0 for r in rows)
+    assert "records/s" in capsys.readouterr().out

@@ -129,6 +129,19 @@ def test_a_persistent_failure_ends_the_sync_naming_zerobus_and_the_table(zerobus
     assert time.monotonic() - started < 120
 
 
+def test_a_server_that_never_answers_ends_the_sync_in_bounded_time(zerobus, tmp_path):
+    zerobus.zerobus(stall=1000)
+    env = {"DESTINATION_DATABRICKS_RETRY_ATTEMPTS": "1", "DESTINATION_DATABRICKS_RETRY_BACKOFF_SECONDS": "0.2"}
+    started = time.monotonic()
+    result = sync(zerobus, tmp_path, catalog(stream("events", USERS)),
+                  [record("events", {"id": 1}), stream_state("events", 1)], env=env)
+    assert result.returncode != 0 and time.monotonic() - started < 120
+    traces = [m for m in result.messages if m["type"] == "TRACE"]
+    message = traces[0]["trace"]["error"]["message"] if len(traces) == 1 else ""
+    # (the SDK's own deadline answers first here; ingest.py's watchdog is there for a call the SDK would not end)
+    assert "Zerobus" in message and "open a stream on the table main.default.events" in message and result.states == []
+
+
 def test_check_opens_a_stream_as_the_service_principal(zerobus, tmp_path):
     result = run(["check", "--config", write_json(tmp_path / "c.json", zerobus.config())], timeout=300)
     assert result.messages[-1]["connectionStatus"] == {"status": "SUCCEEDED"}, result.stdout + result.stderr

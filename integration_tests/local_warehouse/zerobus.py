@@ -8,7 +8,7 @@ Messages are built from descriptors written here (field names and numbers as the
 protoc step is needed. A stream needs a token the warehouse's OIDC endpoint issued (the SDK asks for one with
 its authorization details) and an existing table; each batch is appended to the table, through the engine,
 before its ack. Faults for tests (`POST /_local/zerobus`): refuse the next streams, end a stream after N
-batches (a reset, or a close signal first), delay acks.
+batches (a reset, or a close signal first), delay acks, take streams and never answer them.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ SERVICE = "databricks.zerobus.Zerobus"
 FLIGHT = "arrow.flight.protocol.FlightService"
 _PACKAGE = "databricks.zerobus"
 MAX_MESSAGE_BYTES = 64 << 20
+MAX_STREAMS = 512  # streams served at once (each holds a server thread while it is open: a 17th waited forever at 16)
 RECORD_TYPES = {0: "RECORD_TYPE_UNSPECIFIED", 1: "PROTO", 2: "JSON", 4: "AVRO"}
 
 
@@ -127,6 +128,7 @@ class Faults:
     end_after: int = 0  # the next stream ends after this many batches (0: never): reset, or a close signal first
     close_signal: bool = False
     ack_delay_seconds: float = 0.0
+    stall: int = 0  # streams taken and never answered (until their client goes away), then answered
 
 
 @dataclass
@@ -159,7 +161,7 @@ class ZerobusServer:
             self._do_put, request_deserializer=self._flight_data.FromString,
             response_serializer=self._put_result.SerializeToString)})
         # (gRPC's default 4 MiB per message would refuse one 10 MB record; the service's own limit is not known here)
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="zerobus"),
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_STREAMS, thread_name_prefix="zerobus"),
                                    options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
         self._server.add_generic_rpc_handlers((handler, flight))
         self.port = self._server.add_insecure_port("127.0.0.1:0")
@@ -239,9 +241,13 @@ class ZerobusServer:
             faults = Faults(**vars(self.faults))
             refused = self.faults.refuse > 0
             self.faults.refuse -= 1 if refused else 0
+            stalled = self.faults.stall > 0
+            self.faults.stall -= 1 if stalled else 0
             self.faults.end_after = 0
         if refused:
             self._refuse(context, grpc.StatusCode.UNAVAILABLE, table, "Refused on request (/_local/zerobus).")
+        while stalled and context.is_active():  # no answer at all, not even headers
+            time.sleep(0.2)
         return faults
 
     def _do_put(self, requests: Iterator, context) -> Iterator:

@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from ... import identity
-from ...errors import ConnectorError, first_line, service_failure
+from ...errors import ConnectorError, TransientFailure, first_line, service_failure
 from ...messages import protect_stdout
 from ...retries import RetryBudget
 
 T = TypeVar("T")
+RECOVERY_SECONDS = 15.0  # one recovery attempt's limit (the SDK's default)
 IN_FLIGHT = 16  # messages a stream sends before their acks: a send waits beyond (memory stays bounded per stream)
 
 
@@ -56,9 +57,13 @@ class Streams:
         self._credentials = (client_id, client_secret)
         self._options = ArrowStreamConfigurationOptions(
             max_inflight_batches=IN_FLIGHT,  # (the SDK's default, 1,000, held ~600 MB of one fast stream's batches)
-            recovery=True, recovery_retries=budget.attempts, recovery_backoff_ms=int(budget.backoff_seconds * 1000),
+            recovery=True, recovery_timeout_ms=int(RECOVERY_SECONDS * 1000), recovery_retries=budget.attempts,
+            recovery_backoff_ms=int(budget.backoff_seconds * 1000),
             flush_timeout_ms=int(max(budget.max_seconds, 60) * 1000))
         self._limit = limit
+        # How long opening a stream may take, its recovery attempts included (a server that takes the call and never
+        # answers held the SDK's create call for good: no timeout of its own covers that).
+        self._open_seconds = budget.attempts * (RECOVERY_SECONDS + budget.backoff_seconds) + 30
         self._open: OrderedDict[str, _Stream] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
@@ -110,8 +115,8 @@ class Streams:
         for old in retired:
             self._close(old)
         client_id, secret = self._credentials
-        opened = _call(lambda: self._sdk.create_arrow_stream(name, schema, client_id, secret, self._options),
-                       "open a stream on", name)
+        opened = _within(self._open_seconds, lambda: self._sdk.create_arrow_stream(name, schema, client_id, secret,
+                                                                                   self._options), name)
         stream = _Stream(name, schema, opened)
         with self._lock:
             self._open[name] = stream
@@ -128,6 +133,27 @@ def _failure(what: str, name: str, exc: BaseException) -> BaseException:
     if isinstance(exc, ConnectorError):
         return exc
     return service_failure(f"Zerobus Ingest failed to {what} the table {name}: {first_line(exc)}", exc)
+
+
+def _within(seconds: float, call: Callable[[], T], name: str) -> T:
+    """``call`` (opening a stream on ``name``), given up after ``seconds`` (its thread is left behind: the SDK's call
+    cannot be cancelled; the sync ends)."""
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["value"] = call()
+        except BaseException as exc:
+            answer["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True, name="zerobus-open")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TransientFailure(f"Zerobus Ingest failed to open a stream on the table {name}: no answer in {seconds:.0f} s.")
+    if "error" in answer:
+        raise _failure("open a stream on", name, answer["error"])
+    return answer["value"]
 
 
 def _call(call: Callable[[], T], what: str, name: str) -> T:

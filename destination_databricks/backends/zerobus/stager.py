@@ -80,7 +80,8 @@ class DirectStager:
             self._prepare(table, batch.schema)
         # (ceil) so that no message is much over MESSAGE_BYTES; its IPC size, not nbytes (which counts the whole
         # buffers a column's values are views into: 100 times too many messages)
-        pieces = max(1, -(-pa.ipc.get_record_batch_size(batch) // MESSAGE_BYTES))
+        size = batch.nbytes if batch.nbytes <= MESSAGE_BYTES else pa.ipc.get_record_batch_size(batch)
+        pieces = max(1, -(-size // MESSAGE_BYTES))
         step = -(-batch.num_rows // pieces)
         for start in range(0, batch.num_rows, step):
             self._sent[table] = self.streams.send(self.full_name(table), batch.slice(start, step))
