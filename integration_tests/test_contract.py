@@ -262,7 +262,8 @@ def test_malformed_input_fails_clearly_and_commits_nothing_unacknowledged(destin
     assert result.returncode != 0
     (error,) = result.errors
     assert error["failure_type"] == "system_error" and "line 4" in error["message"]
-    assert ids(destination.rows("default", "s")) if destination.table_exists("default", "s") else True
+    if destination.name != "zerobus":  # (direct ingest creates its tables before any input: Zerobus needs them)
+        assert ids(destination.rows("default", "s")) if destination.table_exists("default", "s") else True
     committed = ids(destination.rows("default", "s")) if destination.table_exists("default", "s") else []
     emitted = [s["stream"]["stream_state"]["cursor"] for s in result.states]
     assert 2 not in committed  # the record after the last STATE is not committed

@@ -182,7 +182,6 @@ class LocalWarehouse:
         self.http.serve(*self._furnished(lock=old.lock))
         self.zerobus.set_faults({})
         self.zerobus.counts = type(self.zerobus.counts)()
-        self.zerobus.append.forget()
 
     def _start_azurite(self) -> dict:
         """Azurite on a free port, a container, and a container SAS token; the engine reads it as an emulator."""

@@ -352,49 +352,53 @@ def _rows(request, kind: str, decode: Callable) -> tuple[int, list[dict]]:
     return batch.offset_id, decode(list(getattr(batch, batch.WhichOneof("batch")).records))
 
 
+def _ref(table: str) -> str:
+    return ".".join(f"`{part}`" for part in table.split("."))
+
+
 class Appender:
     """Rows (dicts, or an Arrow batch) → a table, typed as its columns (a column the rows lack is null). An Arrow batch
     is appended to the table's Delta log at its location by delta-rs (one commit, tens of milliseconds, as a service
-    that writes files itself would; the table's location and columns are looked up once, again if the folder went);
-    JSON and Avro rows by one INSERT through the engine."""
+    that writes files itself would); JSON and Avro rows by one INSERT through the engine."""
 
     def __init__(self, spark, lock: threading.Lock):
         self.spark, self.lock = spark, lock
-        self._tables: dict[str, tuple[str, pa.Schema]] = {}  # three-part name → (location, columns)
-
-    def forget(self) -> None:
-        self._tables.clear()
 
     def __call__(self, table: str, rows: list[dict] | pa.RecordBatch) -> None:
         if isinstance(rows, pa.RecordBatch):
             return self._append_arrow(table, rows)
-        ref = ".".join(f"`{part}`" for part in table.split("."))
         with self.lock:
-            schema = self.spark.sql(f"SELECT * FROM {ref} LIMIT 0").toArrow().schema
-            data = pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema)
+            schema = self.spark.sql(f"SELECT * FROM {_ref(table)} LIMIT 0").toArrow().schema
+        self._insert(table, pa.Table.from_pylist([{f.name: row.get(f.name) for f in schema} for row in rows], schema=schema))
+
+    def _insert(self, table: str, data: pa.Table) -> None:
+        """One INSERT of ``data`` (the table's columns) through the engine."""
+        with self.lock:
             view = f"_zerobus_{uuid.uuid4().hex}"
             self.spark.createDataFrame(data).createOrReplaceTempView(view)
             try:
-                self.spark.sql(f"INSERT INTO {ref} SELECT * FROM `{view}`").collect()
+                self.spark.sql(f"INSERT INTO {_ref(table)} SELECT * FROM `{view}`").collect()
             finally:
                 self.spark.sql(f"DROP VIEW IF EXISTS `{view}`").collect()
 
     def _append_arrow(self, table: str, batch: pa.RecordBatch) -> None:
         from deltalake import write_deltalake
 
-        location, target = self._table(table, batch.schema)
+        location, target = self._table(table)
         data = pa.Table.from_arrays([batch.column(f.name).cast(f.type) if f.name in batch.schema.names
                                      else pa.nulls(batch.num_rows, f.type) for f in target], schema=target)
-        write_deltalake(location, data, mode="append")
+        try:
+            write_deltalake(location, data, mode="append")
+        except Exception as exc:  # a table feature delta-rs cannot write (type widening): through the engine
+            if "Unsupported table features" not in str(exc):
+                raise
+            self._insert(table, data)
 
-    def _table(self, table: str, columns: pa.Schema) -> tuple[str, pa.Schema]:
-        import os
-
+    def _table(self, table: str) -> tuple[str, pa.Schema]:
+        """The table's location and columns now (looked up for every append: a table retyped or replaced since the
+        last one may have other columns, or another folder)."""
         from deltalake import DeltaTable
 
-        known = self._tables.get(table)
-        if known is not None and os.path.isdir(known[0]) and set(columns.names) <= set(known[1].names):
-            return known
         catalog, schema, name = table.split(".")
         with self.lock:  # (the engine's session is shared: one caller at a time)
             listed = self.spark.sql(f"SHOW TABLE EXTENDED IN `{catalog}`.`{schema}` LIKE '{name}'").toArrow().to_pylist()
@@ -402,5 +406,4 @@ class Appender:
         location = next((line[len("Location: "):] for line in info.split("\n") if line.startswith("Location: ")), None)
         if location is None:
             raise ValueError(f"table {table} has no location")
-        self._tables[table] = (location, pa.schema(DeltaTable(location).schema().to_arrow()))
-        return self._tables[table]
+        return location, pa.schema(DeltaTable(location).schema().to_arrow())
