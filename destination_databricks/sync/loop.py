@@ -81,7 +81,7 @@ class Sync:
                     digits = line[at + EMITTED_KEY_LENGTH:-2]
                     if at > cut and digits.isdigit() and line.endswith(b"}}"):  # (a cut that is no one value:
                         # the record is read again from its whole line when its batch is built)
-                        self._text(stream, memoryview(line)[cut + DATA_KEY_LENGTH:at], int(digits), len(line), number)
+                        self._text(stream, line[cut + DATA_KEY_LENGTH:at], int(digits), len(line), number)
                         continue
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
             exact = False
