@@ -43,8 +43,7 @@ def meta_array(n: int, sync_id: int | None, source: dict[int, list], ours: Marks
     if not source and not ours.changes:  # one text n times, as one buffer (pa.repeat of a string is 20x slower)
         offsets = np.arange(0, len(plain) * (n + 1), len(plain), dtype=np.int32)
         return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(plain * n))
-    marked = np.stack(ours.masks, axis=1) if ours.masks else np.zeros((n, 0), dtype=bool)
-    distinct, indices = np.unique(marked, axis=0, return_inverse=True)  # one row per distinct set of changes
+    distinct, indices = _distinct(n, ours.masks)
     texts = [dumps_bytes({**head, "changes": [c for c, hit in zip(ours.changes, row) if hit]}) for row in distinct]
     result = pa.array(texts, pa.binary()).cast(pa.string()).take(pa.array(indices.reshape(-1).astype(np.int32)))
     if not source:
@@ -53,3 +52,16 @@ def meta_array(n: int, sync_id: int | None, source: dict[int, list], ours: Marks
     for row, changes in source.items():
         patched[row] = dumps_bytes({**head, "changes": list(changes) + ours.of(row)}).decode()
     return pa.array(patched, pa.string())
+
+
+def _distinct(n: int, masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct sets of changes among the rows (one bool row each), and each row's index among them. Up to 62
+    changes, a row's set is one integer (2.6 ms per batch of 7,000 rows with ``np.unique(axis=0)``, 0.2 ms so)."""
+    if not masks:
+        return np.zeros((1, 0), dtype=bool), np.zeros(n, dtype=np.int64)
+    marked = np.stack(masks, axis=1)
+    if len(masks) > 62:
+        return np.unique(marked, axis=0, return_inverse=True)
+    codes = marked.astype(np.int64) @ (np.int64(1) << np.arange(len(masks), dtype=np.int64))
+    values, indices = np.unique(codes, return_inverse=True)
+    return (values[:, None] >> np.arange(len(masks), dtype=np.int64)) & 1 == 1, indices
