@@ -1,4 +1,5 @@
-"""A batch's records read from their `data` texts, a batch at a time: one parse per record (orjson; the exact
+"""A batch's records read from their `data` texts, a batch at a time, 1,024 records at a time: by msgspec straight into
+columns (records/rows.py) when it reads them as the json module does; else one parse per record (orjson; the exact
 parser for what orjson refuses: integers past 64 bits, NaN, lone surrogate escapes), then each column's values.
 
 Most texts were cut from their input lines as they came (sync/loop.py): `_airbyte_data` keeps them byte for
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from ..jsontext import dumps_bytes, loads_exact, loads_verbatim
 from ..messages import SURROGATE_ESCAPE, changes_of, data_text, exact_text, parse_line, without_lone_surrogates
 from .buffer import Layout, StreamBuffer
 from .exact_numbers import ExactNumbers
+from .rows import RowReader, append_texts, reader
 
 
 @contextmanager
@@ -71,13 +74,20 @@ CHUNK = 1024  # records parsed at a time: their dicts live only until their valu
 
 def columns(buffer: StreamBuffer, layout: Layout, prefix: bytes | None = None) -> Columns:
     """Parse the buffer's records, a chunk at a time, into the layout's columns (``prefix``: how the stream's record
-    lines begin, to rebuild one)."""
+    lines begin, to rebuild one). A chunk msgspec reads (records/rows.py) makes no dict; others are read here."""
     out = Columns([[] for _ in layout.scalar_keys], [(bytearray(), array("i", [0])) for _ in layout.json_keys],
                   [] if layout.key_paths else None)
-    wide = _wide(buffer.data)  # one look at the whole buffer; records are looked at only where it found something
+    raw = bytes(buffer.data)  # orjson and msgspec read bytes faster than memoryviews
+    n, ends = len(buffer), buffer.data_ends
+    fast = reader(layout, raw)
     exact = ExactNumbers(buffer, layout.exact_keys, out.texts) if layout.exact_keys else None
-    for start in range(0, len(buffer), CHUNK):
-        datas = read(buffer, prefix, start, min(start + CHUNK, len(buffer)), out, wide)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        texts = [raw[a:b] for a, b in pairwise(ends[start:stop + 1])]
+        if fast is not None and (got := fast.read(texts)) is not None:
+            _fast_chunk(fast, got, out, start)
+            continue
+        datas = read(buffer, texts, prefix, start, out)
         if exact is not None:
             exact.fill(datas, start)
         keys = require(datas, layout, start)
@@ -85,23 +95,33 @@ def columns(buffer: StreamBuffer, layout: Layout, prefix: bytes | None = None) -
             out.keys += keys
         for values, found in zip(out.scalars, scalar_columns(datas, layout.scalar_keys)):
             values += found
-        for (texts, ends), key in zip(out.json, layout.json_keys):
-            json_column(datas, key, texts, ends)
+        for (column, column_ends), key in zip(out.json, layout.json_keys):
+            json_column(datas, key, column, column_ends)
     return out
 
 
-def read(buffer: StreamBuffer, prefix: bytes | None, start: int, stop: int, out: Columns, wide: bool) -> list[dict]:
-    """Rows ``start`` to ``stop`` of the buffer, parsed (``wide``: the buffer may hold integers orjson reads as
-    doubles)."""
-    view = memoryview(buffer.data)
-    texts = [view[a:b] for a, b in pairwise(buffer.data_ends[start:stop + 1])]
+def _fast_chunk(fast: RowReader, got: tuple[list[list], list[list]], out: Columns, start: int) -> None:
+    scalars, json = got
+    for key, index in fast.required:
+        if None in scalars[index]:
+            raise MissingKey((key,), start + scalars[index].index(None))
+    for values, found in zip(out.scalars, scalars):
+        values += found
+    for (texts, ends), raws in zip(out.json, json):
+        append_texts(raws, texts, ends)
+
+
+def read(buffer: StreamBuffer, texts: list[bytes], prefix: bytes | None, start: int, out: Columns) -> list[dict]:
+    """The records ``texts`` (rows from ``start`` of the buffer), parsed."""
     try:
         datas = list(map(orjson.loads, texts))
     except orjson.JSONDecodeError:  # NaN, 1e400, a lone surrogate escape, a cut that is no one value
         datas = [_one(out, start + i, text, buffer, prefix) for i, text in enumerate(texts)]
     else:
-        for i in (i for i, text in enumerate(texts) if _wide(text)) if wide else ():
-            datas[i] = loads_exact(bytes(texts[i]))  # integers past 64 bits: read again, exactly
+        if _wide(b"".join(texts)):  # one look at the chunk; its records are looked at only if it found something
+            for i, text in enumerate(texts):
+                if _wide(text):
+                    datas[i] = loads_exact(text)  # integers past 64 bits: read again, exactly
     for i, data in enumerate(datas):
         if data.__class__ is not dict:
             raise BadRecord(start + i, "the record's 'data' is not an object.")
@@ -116,18 +136,18 @@ _SPACE = b" \t\r\n"
 _WIDE, _WIDE_NEGATIVE = b"N" + b"0" * 20, b"N-" + b"0" * 19
 
 
-def _wide(text: bytes | bytearray | memoryview) -> bool:
-    marked = (text.tobytes() if isinstance(text, memoryview) else text).translate(_MARKS, _SPACE)
+def _wide(text: bytes) -> bool:
+    marked = text.translate(_MARKS, _SPACE)
     return _WIDE in marked or _WIDE_NEGATIVE in marked
 
 
-def _one(result: Columns, row: int, text: memoryview, buffer: StreamBuffer, prefix: bytes | None) -> Any:
+def _one(result: Columns, row: int, text: bytes, buffer: StreamBuffer, prefix: bytes | None) -> Any:
     try:
         data = orjson.loads(text)
-        return loads_exact(bytes(text)) if _wide(text) else data
+        return loads_exact(text) if _wide(text) else data
     except orjson.JSONDecodeError:
         pass
-    raw = bytes(text)
+    raw = text
     try:
         data = loads_exact(raw)
         if SURROGATE_ESCAPE.search(raw):  # half a surrogate pair: U+FFFD in its column and in `_airbyte_data`
@@ -147,7 +167,7 @@ def _one(result: Columns, row: int, text: memoryview, buffer: StreamBuffer, pref
     changes = changes_of(record)
     if changes:
         result.changes[row] = changes
-    return _one(result, row, memoryview(rewritten), buffer, None)  # read as the text it now has
+    return _one(result, row, rewritten, buffer, None)  # read as the text it now has
 
 
 def _at(data: dict, path: tuple[str, ...], row: int) -> Any:
@@ -173,11 +193,16 @@ def require(datas: list[dict], layout: Layout, start: int = 0) -> list[bytes] | 
 
 def scalar_columns(datas: list[dict], keys: tuple[str, ...]) -> list[tuple]:
     """Each key's values, one tuple per key, in record order (None when absent): read a record at a time in C
-    (``map`` of its ``get``), then turned into columns by ``zip``."""
+    (``itemgetter``, or ``map`` of its ``get`` when a record lacks a key), then turned into columns by ``zip``."""
     if not keys:
         return []
     if not datas:
         return [() for _ in keys]
+    if len(keys) > 1:
+        try:
+            return list(zip(*map(itemgetter(*keys), datas)))  # 0.05 s per 200,000 records of 10 keys, not 0.1
+        except KeyError:
+            pass
     return list(zip(*[tuple(map(d.get, keys)) for d in datas]))
 
 
