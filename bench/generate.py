@@ -1,9 +1,10 @@
 """Deterministic Airbyte messages for benchmarks: mixed types, nested objects, arrays, strings of varied
 length, a per-stream STATE every N records, streams interleaved.
 
-Two inputs: "short" numbers (every number rounded to 2–4 decimals) and "realistic" ones, as real sources
+Three inputs: "short" numbers (every number rounded to 2–4 decimals), "realistic" ones, as real sources
 send them: full-precision doubles as `json.dumps` writes them (up to 17 significant digits), 19-digit integer
-ids, timestamps with 3 to 9 fraction digits, long digit strings inside text, unicode.
+ids, timestamps with 3 to 9 fraction digits, long digit strings inside text, unicode; and
+"realistic-short-numbers", the realistic records with every number short.
 
     python -m bench.generate --records 200000 --streams 1 --input realistic --out /tmp/bench
 writes messages.jsonl and catalog.json there.
@@ -79,8 +80,8 @@ def realistic_data(rng: random.Random, i: int) -> dict:
 
 
 def realistic_short_numbers(rng: random.Random, i: int) -> dict:
-    """The realistic records with every number short: what #27's "same records with short numbers" compares
-    against. Doubles rounded to 4 decimals, ids below a million, the digit strings in text 6 digits; texts,
+    """The realistic records with every number short, to compare "the same records with short numbers" against.
+    Doubles rounded to 4 decimals, ids below a million, the digit strings in text 6 digits; texts,
     timestamps and shape as in ``realistic_data`` (the same random draws, so the same records otherwise)."""
     data = realistic_data(rng, i)
     data["id"] %= 1_000_000

@@ -1,10 +1,11 @@
 """Throughput: the connector on LOCAL against the floor and against dlt, on generated inputs.
 
-    python -m bench.throughput --records 200000 [--input short realistic] [--peers] [--repeat 3]
+    python -m bench.throughput --records 200000 [--input short realistic realistic-short-numbers] [--peers] [--repeat 3]
 
 Whole processes, same input, the median of --repeat runs, one table per input: "short" rounds every number,
 "realistic" has what real sources send (full-precision doubles, 19-digit ids, 3–9 fraction digits, long
-digit strings in text; bench/generate.py). --peers builds a virtualenv per peer under bench/.venvs (dlt with
+digit strings in text; bench/generate.py), "realistic-short-numbers" is the same records with short numbers.
+With both of the last two, a last line gives the connector's records/s on realistic over its twin's. --peers builds a virtualenv per peer under bench/.venvs (dlt with
 deltalake) on first use.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .generate import INPUTS, generate
 VENVS = os.path.join(ROOT, "bench", ".venvs")
 FLOOR = "floor (orjson + 3 columns + write_table)"
 CONNECTOR = os.path.join(os.path.dirname(sys.executable), "destination-databricks")
+CONNECTOR_RUN = "destination-databricks write (LOCAL)"
 
 
 def peer_python() -> str:
@@ -40,7 +42,7 @@ def contenders(work: str, data: dict, peers: bool) -> dict[str, tuple[list[str],
         json.dump({"data_source": {"data_source_type": "LOCAL", "local_path": os.path.join(work, "out")}}, f)
     runs = {
         FLOOR: ([sys.executable, "-m", "bench.floor", data["messages"], os.path.join(work, "floor.parquet")], None),
-        "destination-databricks write (LOCAL)": ([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]], data["messages"]),
+        CONNECTOR_RUN: ([CONNECTOR, "write", "--config", config, "--catalog", data["catalog"]], data["messages"]),
     }
     if peers:
         python = peer_python()
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> list[list]:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--input", nargs="*", choices=sorted(INPUTS), default=["short", "realistic"])
+    parser.add_argument("--input", nargs="*", choices=sorted(INPUTS), default=["short", "realistic", "realistic-short-numbers"])
     parser.add_argument("--peers", action="store_true", help="also run dlt (installs it in bench/.venvs)")
     args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="bench-throughput-")
@@ -73,6 +75,10 @@ def main(argv: list[str] | None = None) -> list[list]:
                   f"{machine()}")
             print(table(["input", "run", "seconds", "records/s", "MB/s", "vs floor (speed)", "peak RSS MB"], table_rows))
             rows += table_rows
+        speed = {r[0]: float(r[3].replace(",", "")) for r in rows if r[1] == CONNECTOR_RUN}
+        if "realistic" in speed and "realistic-short-numbers" in speed:
+            print(f"The connector on realistic records against the same records with short numbers: "
+                  f"{speed['realistic'] / speed['realistic-short-numbers']:.2f}x the records/s")
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)

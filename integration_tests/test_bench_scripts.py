@@ -18,9 +18,10 @@ def test_generator_is_deterministic_and_well_formed(tmp_path):
 def test_throughput_script_runs(capsys):
     rows = throughput.main(["--records", "300", "--repeat", "1"])
     runs = ["floor (orjson + 3 columns + write_table)", "destination-databricks write (LOCAL)"]
-    assert [(r[0], r[1]) for r in rows] == [("short", runs[0]), ("short", runs[1]), ("realistic", runs[0]),
-                                            ("realistic", runs[1])]
-    assert "realistic messages" in capsys.readouterr().out
+    inputs = ["short", "realistic", "realistic-short-numbers"]
+    assert [(r[0], r[1]) for r in rows] == [(i, run) for i in inputs for run in runs]
+    out = capsys.readouterr().out
+    assert "realistic messages" in out and "against the same records with short numbers" in out
 
 
 def test_the_realistic_input_has_full_precision_doubles_and_19_digit_ids(tmp_path):
@@ -29,6 +30,19 @@ def test_the_realistic_input_has_full_precision_doubles_and_19_digit_ids(tmp_pat
     assert all(len(str(r["id"])) == 19 for r in records)
     assert sum(len(repr(r["score"]).replace(".", "")) >= 15 for r in records) >= 15  # not rounded
     assert {len(r["created_at"].split(".")[1]) - 1 for r in records} >= {3, 6, 9}  # fraction digits, before the Z
+
+
+def test_the_realistic_inputs_twin_differs_only_in_its_numbers(tmp_path):
+    realistic, twin = (generate.generate(str(tmp_path / kind), records=30, streams=1, kind=kind)
+                       for kind in ("realistic", "realistic-short-numbers"))
+    records = [[json.loads(line)["record"]["data"] for line in open(d["messages"]) if '"RECORD"' in line]
+               for d in (realistic, twin)]
+    for long, short in zip(*records):
+        assert short["id"] < 10 ** 6 and len(repr(short["score"])) <= 8
+        assert {k: v for k, v in long.items() if k not in ("id", "score", "description", "address", "orders")} == \
+            {k: v for k, v in short.items() if k not in ("id", "score", "description", "address", "orders")}
+        assert [w for w in short["description"].split() if w.isdigit() and len(w) > 6] == []
+        assert short["address"]["street"] == long["address"]["street"]
 
 
 def test_streams_script_runs(capsys):
