@@ -51,9 +51,9 @@ def test_any_property_name_is_read_and_the_last_of_duplicate_keys_wins():
 
 @pytest.mark.parametrize("text", [
     rb'{"t":"\ud800"}', rb'{"o":{"x":"\udc00"}}', b'{"z":NaN}', b'{"n":1e400}', b"[1]", b'"s"', b'{"n":1}x',
-    b'{"n":1},{"n":2}', b'{"n":01}', b'{"t":"a\nb"}',
+    b'{"n":1},{"n":2}', b'{"n":01}', b'{"t":"a\nb"}', b'{"o":' + b"[" * 2000 + b"]" * 2000 + b"}",
 ], ids=["lone surrogate", "lone surrogate in JSON", "NaN", "overflow", "array", "string", "trailing text",
-        "two objects", "leading zero", "raw newline"])
+        "two objects", "leading zero", "raw newline", "deep"])
 def test_what_msgspec_cannot_read_as_orjson_and_the_json_module_do_sends_the_chunk_back(text):
     assert RowReader(LAYOUT).read([b'{"n":1}', text]) is None
 

@@ -53,7 +53,7 @@ class RowReader:
         beyond msgspec."""
         try:
             rows = list(map(self._decode, texts))
-        except msgspec.DecodeError:  # (a ValidationError is one)
+        except (msgspec.DecodeError, RecursionError):  # (a ValidationError is a DecodeError; nesting past ~1,000)
             return None
         columns = [list(map(get, rows)) for get in self._getters]
         return columns[:self._scalars], columns[self._scalars:]
