@@ -62,6 +62,7 @@ class Sync:
     def _run(self, lines: Iterable[bytes | None]) -> None:
         rounds = self.rounds
         routes = {stream.prefix: stream for stream in self.streams.values()}
+        last: StreamState | _NoStream = NO_STREAM  # the last record line's stream: sources send records in runs
         number = 0
         for line in lines:
             if line is IDLE:  # the input is quiet: commit if it is time, so STATEs still flow
@@ -74,14 +75,16 @@ class Sync:
             # A record line as sources write it (compact; `data` right after the stream's name, `emitted_at` last):
             # its `data` text is cut out as it came and parsed with its batch (records/reading.py), no dict made here.
             if line.startswith(RECORD_START):
-                cut = line.find(DATA_KEY)
-                stream = routes.get(line[:cut + DATA_KEY_LENGTH]) if cut > 0 else None
-                if stream is not None:
-                    at = line.rfind(EMITTED_KEY)
+                if not line.startswith(last.prefix):
+                    cut = line.find(DATA_KEY)
+                    last = routes.get(line[:cut + DATA_KEY_LENGTH], NO_STREAM) if cut > 0 else NO_STREAM
+                if last is not NO_STREAM:
+                    cut = len(last.prefix)
+                    at = line.rfind(EMITTED_KEY, cut)
                     digits = line[at + EMITTED_KEY_LENGTH:-2]
-                    if at > cut and digits.isdigit() and line.endswith(b"}}"):  # (a cut that is no one value:
+                    if at >= 0 and digits.isdigit() and line.endswith(b"}}"):  # (a cut that is no one value:
                         # the record is read again from its whole line when its batch is built)
-                        self._text(stream, line[cut + DATA_KEY_LENGTH:at], int(digits), len(line), number)
+                        self._text(last, line[cut:at], int(digits), len(line), number)  # type: ignore[arg-type]
                         continue
             # The fast path of messages.parse_line, inlined: this loop runs once per input line.
             exact = False
@@ -156,6 +159,13 @@ class Sync:
 
 
 RECORD_START = b'{"type":"RECORD","record":{"'
+
+
+class _NoStream:
+    prefix = b"\0"  # no line starts so
+
+
+NO_STREAM = _NoStream()
 DATA_KEY, EMITTED_KEY = b',"data":', b',"emitted_at":'
 DATA_KEY_LENGTH, EMITTED_KEY_LENGTH = len(DATA_KEY), len(EMITTED_KEY)
 # Below this, an emitted_at cannot be milliseconds of a real emit time (1973-03-03): it is seconds, as PyAirbyte's
