@@ -65,6 +65,8 @@ def test_a_batch_that_is_not_all_utf8_and_layouts_needing_dicts_take_the_general
     assert RowReader.for_layout(Layout(("n",), (), ("k",), (("k", "x"),))) is None  # a nested key part
     assert RowReader.for_layout(Layout(("n",), ("o",), ("o",))) is None  # a key part that is no scalar column
     assert RowReader.for_layout(Layout(("n",), (), ("n",))).required == [("n", 0)]
+    for name in ("tab\there", 'a"b', "back\\slash", "\x00"):  # names msgspec refuses to match
+        assert RowReader.for_layout(Layout((name, "n"), ())) is None, name
 
 
 @pytest.mark.parametrize("key, record", [

@@ -26,7 +26,8 @@ _NULL = msgspec.Raw(b"null")  # an absent JSON property, as JSON null
 
 
 class RowReader:
-    """Decodes one layout's records (``for_layout``: None when the layout needs whole dicts)."""
+    """Decodes one layout's records (``for_layout``: None when the layout needs whole dicts, or has a property name
+    msgspec cannot match)."""
 
     def __init__(self, layout: Layout):
         scalars, json = layout.scalar_keys, layout.json_keys
@@ -46,7 +47,10 @@ class RowReader:
         are no scalar column: records/reading.py reads those layouts from dicts."""
         if layout.exact_keys or layout.key_paths or not set(layout.required) <= set(layout.scalar_keys):
             return None
-        return RowReader(layout)
+        try:
+            return RowReader(layout)
+        except ValueError:  # msgspec takes no property name holding a `\`, a `"` or a control character
+            return None
 
     def read(self, texts: Sequence[bytes]) -> tuple[list[list], list[list[msgspec.Raw]]] | None:
         """The chunk's values, a list per scalar key, and its JSON texts, a list per JSON key; None if a record is
