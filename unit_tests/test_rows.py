@@ -51,11 +51,25 @@ def test_any_property_name_is_read_and_the_last_of_duplicate_keys_wins():
 
 @pytest.mark.parametrize("text", [
     rb'{"t":"\ud800"}', rb'{"o":{"x":"\udc00"}}', b'{"z":NaN}', b'{"n":1e400}', b"[1]", b'"s"', b'{"n":1}x',
-    b'{"n":1},{"n":2}', b'{"n":01}', b'{"t":"a\nb"}', b'{"o":' + b"[" * 2000 + b"]" * 2000 + b"}",
+    b'{"n":1},{"n":2}', b'{"n":01}', b'{"t":"a\nb"}',
 ], ids=["lone surrogate", "lone surrogate in JSON", "NaN", "overflow", "array", "string", "trailing text",
-        "two objects", "leading zero", "raw newline", "deep"])
+        "two objects", "leading zero", "raw newline"])
 def test_what_msgspec_cannot_read_as_orjson_and_the_json_module_do_sends_the_chunk_back(text):
     assert RowReader(LAYOUT).read([b'{"n":1}', text]) is None
+
+
+def test_nesting_past_the_recursion_limit_sends_the_chunk_back_and_below_it_keeps_the_text():
+    import sys
+
+    text = b'{"o":' + b"[" * 2000 + b"]" * 2000 + b"}"
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(1000)
+        assert RowReader(LAYOUT).read([text]) is None  # msgspec raised RecursionError: the general path reads it
+        sys.setrecursionlimit(4000)  # as jsontext sets it once the exact parser ran
+        assert bytes(RowReader(LAYOUT).read([text])[1][0][0]) == text[5:-1]
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_a_batch_that_is_not_all_utf8_and_layouts_needing_dicts_take_the_general_path():
