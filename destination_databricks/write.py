@@ -14,7 +14,7 @@ from .config import Config, parse_config
 from .errors import ConfigError
 from .jsontext import read_json
 from .layout import plan_layouts
-from .messages import Output, timed_lines
+from .messages import Output, timed_blocks
 from .naming import StreamKey, TableName
 from .records import arrow_runtime
 from .sync import AfterCommit, Sync
@@ -39,7 +39,7 @@ def write(config_path: str, catalog_path: str, stdin: BinaryIO, output: Output) 
         sync = Sync(plans, stager, loader, output.line, evolve=config.enable_schema_evolution, settings=knobs,
                     cdc_hard_delete=config.cdc_hard_delete, after_commit=steps)
         started = time.monotonic()
-        sync.run(timed_lines(stdin))
+        sync.run(timed_blocks(stdin))
         logger.info("Sync %s wrote %d records of %d streams in %.1f s.", sync_id, sync.records, len(plans),
                     time.monotonic() - started)
 

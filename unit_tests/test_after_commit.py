@@ -60,7 +60,7 @@ def sync(tmp_path, steps, lines, calls=None):
         calls.extend(("state",) for _ in emitted[before:])
 
     run.rounds._release = release
-    run.run(lines)
+    run.run([lines])
     return calls
 
 

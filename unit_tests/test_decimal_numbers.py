@@ -57,7 +57,7 @@ def sync(tmp_path, lines: list[bytes], types: ColumnTypes) -> tuple[list[dict], 
     sync_id = uuid.uuid4().hex
     loader = DeltaRsLoader(str(tmp_path), sync_id, {"default"})
     stager = LocalStager(str(tmp_path), sync_id, FileNamer("part_{part_number}", sync_id))
-    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run(lines)
+    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([lines])
     (plan,) = plans.values()
     table = DeltaTable(loader.location(plan.table)).to_pyarrow_table()
     return sorted(table.to_pylist(), key=lambda r: r["_airbyte_emitted_at"]), table.schema

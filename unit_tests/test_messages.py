@@ -34,20 +34,20 @@ def test_a_lone_surrogate_becomes_the_replacement_character_and_pairs_stay():
     assert exact and message == {"a": "x\ufffdy", "\ufffdk": ["\ufffd"], "pair": "\U0001F600", "n": 123456789012345678901}
 
 
-def test_timed_lines_split_blocks_into_lines_and_say_when_the_input_is_idle():
+def test_timed_blocks_split_reads_into_lines_and_say_when_the_input_is_idle():
     import os
     import threading
     import time
 
-    from destination_databricks.messages import IDLE, timed_lines
+    from destination_databricks.messages import IDLE, timed_blocks
 
     read_end, write_end = os.pipe()
     reader = os.fdopen(read_end, "rb")
     got = []
 
     def consume():
-        for item in timed_lines(reader, idle_seconds=0.05, block=7):
-            got.append(item)
+        for item in timed_blocks(reader, idle_seconds=0.05, block=7):
+            got.extend([item] if item is IDLE else item)
 
     thread = threading.Thread(target=consume)
     thread.start()
@@ -64,11 +64,11 @@ def test_timed_lines_split_blocks_into_lines_and_say_when_the_input_is_idle():
     assert sum(1 for g in got if g is IDLE) >= 2 and got[-1] == b'{"c":3}'
 
 
-def test_timed_lines_join_a_line_longer_than_many_blocks_once():
+def test_timed_blocks_join_a_line_longer_than_many_reads_once():
     import os
     import threading
 
-    from destination_databricks.messages import IDLE, timed_lines
+    from destination_databricks.messages import IDLE, timed_blocks
 
     read_end, write_end = os.pipe()
     big = b'{"x":"' + b"a" * 3_000_000 + b'"}'
@@ -79,7 +79,8 @@ def test_timed_lines_join_a_line_longer_than_many_blocks_once():
 
     threading.Thread(target=feed).start()
     with os.fdopen(read_end, "rb") as reader:
-        assert [g for g in timed_lines(reader, idle_seconds=5, block=4096) if g is not IDLE] == [b"first", big, b"last"]
+        assert [line for g in timed_blocks(reader, idle_seconds=5, block=4096) if g is not IDLE for line in g] == \
+        [b"first", big, b"last"]
 
 
 # Number texts: whether a record holding one may keep orjson's text of its data (the fast path), and the exact

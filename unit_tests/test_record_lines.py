@@ -26,7 +26,7 @@ def sync(tmp_path, lines: list[bytes], namespace: str | None = None) -> list[dic
     plans = plan_streams([{"stream": stream, "destination_sync_mode": "append"}], "default")
     loader = DeltaRsLoader(str(tmp_path), "sync", {"default", namespace or "default"})
     stager = LocalStager(str(tmp_path), "sync", FileNamer("part_{part_number}", "sync"))
-    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run(lines)
+    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([lines])
     (plan,) = plans.values()
     return sorted(DeltaTable(loader.location(plan.table)).to_pyarrow_table().to_pylist(),
                   key=lambda r: r["_airbyte_emitted_at"])
@@ -87,8 +87,8 @@ def test_integers_orjson_would_read_as_doubles_are_read_exactly_and_digit_string
              b'{"big":1,"t":"account 06344863178936378387 ref 975745407327523964832259","o":{"x":[1,18446744073709551616]}}',
              b'{"big":2,"t":"x,123456789012345678901"}']
     Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run(
-        [b'{"type":"RECORD","record":{"stream":"s","data":' + t + b',"emitted_at":%d}}' % (1000 * i)
-         for i, t in enumerate(texts, 1)])
+        [[b'{"type":"RECORD","record":{"stream":"s","data":' + t + b',"emitted_at":%d}}' % (1000 * i)
+          for i, t in enumerate(texts, 1)]])
     (plan,) = plans.values()
     rows = sorted(DeltaTable(loader.location(plan.table)).to_pyarrow_table().to_pylist(),
                   key=lambda r: r["_airbyte_emitted_at"])

@@ -105,4 +105,4 @@ def test_a_deduplicated_record_without_its_key_names_its_line(tmp_path, key, rec
     lines = [b'{"type":"RECORD","record":{"stream":"s","data":{"id":1,"o":{"k":1}},"emitted_at":1000}}',
              b'{"type":"RECORD","record":{"stream":"s","data":' + record + b',"emitted_at":2000}}']
     with pytest.raises(ConfigError, match=rf"Input line 2: .* no value for its primary key '{'.'.join(key[0])}'"):
-        Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run(lines)
+        Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([lines])

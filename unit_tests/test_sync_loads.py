@@ -40,7 +40,7 @@ def test_a_load_starts_while_later_streams_of_its_round_are_still_being_staged(t
     loader = Loader(str(tmp_path), "sync", {"default"})
     stager = Stager(str(tmp_path), "sync", FileNamer("part_{part_number}", "sync"))
     assert loader.capabilities.concurrent_loads > 1
-    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([record(s) for s in STREAMS])
+    Sync(plans, stager, loader, lambda _: None, evolve=False, settings=Settings()).run([[record(s) for s in STREAMS]])
     # Staging runs two files ahead of the flushes, so had loads waited for the whole round, the flushes would have
     # stalled behind s2's file and no load would have begun while it was held.
     assert seen == {"load began while s2 was staging": True}
@@ -80,7 +80,7 @@ def test_the_input_goes_on_while_a_rounds_loads_run_and_their_states_leave_once_
              for i in range(10)] + [state(1)]
     lines += [json.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"id": 100 + i}, "emitted_at": 1}}).encode()
               for i in range(10)] + [state(2)]
-    Sync(plans, stager, loader, emitted.append, evolve=False, settings=Settings(commit_bytes=1, batch_rows=5)).run(lines)
+    Sync(plans, stager, loader, emitted.append, evolve=False, settings=Settings(commit_bytes=1, batch_rows=5)).run([lines])
     assert seen == {"later records staged while the load ran": True, "STATEs out during the load": []}
     assert [json.loads(line)["state"]["data"]["v"] for line in emitted] == [1, 2]
     table = DeltaTable(loader.location(plans[next(iter(plans))].table)).to_pyarrow_table()

@@ -11,8 +11,10 @@ The pool keeps the total of all buffers below a budget by telling the caller whi
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 
@@ -60,6 +62,17 @@ class StreamBuffer:
         self.size += size
 
 
+    def extend(self, texts: list[bytes], emitted_at: list[int], first_line: int, size: int) -> None:
+        """Buffer records without `meta.changes`, as ``add`` would one by one (lines from ``first_line`` on)."""
+        data, ends = self.data, self.data_ends
+        ends.pop()  # (the end of the last text: ``accumulate`` starts from it again)
+        ends.extend(accumulate(map(len, texts), initial=len(data)))
+        data += b"".join(texts)
+        self.emitted_at.extend(emitted_at)
+        self.lines.extend(range(first_line, first_line + len(texts)))
+        self.size += size
+
+
 class BufferPool:
     """Tracks the bytes buffered by every stream against one budget.
 
@@ -84,6 +97,22 @@ class BufferPool:
         buffer.add(text, emitted_at, size, line, changes)
         self.total += size
         return self.full(buffer) or self.total > self.budget_bytes
+
+    def extend(self, key: Any, texts: list[bytes], emitted_at: list[int], sizes: list[int], start: int,
+               first_line: int) -> tuple[int, int, bool]:
+        """Buffer records from ``start`` of these lists up to the one ``add`` would say True of: how many were taken,
+        their input bytes, and whether the last one filled its stream's buffer or put the pool over budget."""
+        buffer = self.buffers.get(key)
+        if buffer is None:
+            buffer = self.buffers[key] = StreamBuffer(self.layout_of(key))
+        sums = list(accumulate(sizes[start:]))
+        taken = min(len(sums), max(1, self.stream_batch_rows - len(buffer)),
+                    bisect_left(sums, self.stream_batch_bytes - buffer.size) + 1,  # size >= the batch's bytes
+                    bisect_right(sums, self.budget_bytes - self.total) + 1)  # total > the budget
+        size = sums[taken - 1]
+        buffer.extend(texts[start:start + taken], emitted_at[start:start + taken], first_line, size)
+        self.total += size
+        return taken, size, self.full(buffer) or self.total > self.budget_bytes
 
     def full(self, buffer: StreamBuffer) -> bool:
         # The byte limit also keeps a buffer's texts far below the 2 GiB its 32-bit offsets can address.
