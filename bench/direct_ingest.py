@@ -10,9 +10,9 @@ creates the tables, the second appends to them (the steady state). Each row: wal
 statements the warehouse received, Files API calls, the connector's peak RSS, and the latency from a STATE read
 (written into the connector's stdin) to the same STATE released on its stdout (median and largest).
 
-The local Zerobus server appends each batch through the local engine before it acknowledges it (about what a
-statement's engine work costs, without the per-statement wait); the real service acknowledges once a batch is
-durable and makes it queryable seconds later (docs/benchmarks.md).
+The local Zerobus server appends each batch to the table with delta-rs before it acknowledges it (batches that
+wait behind one append commit with it; on this machine it shares the 2 cores with the connector); the real service
+acknowledges once a batch is durable and makes it queryable seconds later (docs/benchmarks.md).
 """
 from __future__ import annotations
 
