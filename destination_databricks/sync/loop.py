@@ -103,8 +103,8 @@ class Sync:
 
     def _records(self, stream: StreamState | None, block: Sequence[bytes], at: int, number: int) -> int:
         """Buffer the run of ``stream``'s record lines that starts ``block`` at ``at`` (``number``: the input lines
-        before it); how many lines it took. Work per run, not per line: 1 µs a record line, where a line at a time
-        cost 3."""
+        before it); how many lines it took. Work per run, not per line: the loop's time per 200,000 record lines
+        went from about 0.58 s a line at a time to 0.4 s."""
         if stream is None:
             return 0
         prefix, end = stream.prefix, len(block)
@@ -114,8 +114,9 @@ class Sync:
         run, cut = block[at:stop], len(prefix)
         emitted_keys = [line.rfind(EMITTED_KEY, cut) for line in run]
         digits = [line[e + EMITTED_KEY_LENGTH:-2] for line, e in zip(run, emitted_keys)]
-        if not (all(map(bytes.isdigit, digits)) and all(map(_CLOSED, run))):  # (a cut that is no one value
-            # is read again from its whole line when its batch is built; these lines are not such cuts)
+        if not (all(map(bytes.isdigit, digits)) and all(map(_CLOSED, run))):  # the run ends before the first
+            # line that does not end so; it goes the general way. (A line that does, but with more record fields
+            # between `data` and `emitted_at`, is read again from its whole line when its batch is built.)
             good = next(i for i, (line, d) in enumerate(zip(run, digits)) if not (d.isdigit() and _CLOSED(line)))
             run, emitted_keys, digits = run[:good], emitted_keys[:good], digits[:good]
         emitted = list(map(int, digits))
