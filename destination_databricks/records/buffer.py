@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import msgspec
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,18 @@ class StreamBuffer:
 
     def extend(self, texts: list[bytes], emitted_at: list[int], first_line: int, size: int) -> None:
         """Buffer records without `meta.changes`, as ``add`` would one by one (lines from ``first_line`` on)."""
-        data, ends = self.data, self.data_ends
-        ends.pop()  # (the end of the last text: ``accumulate`` starts from it again)
-        ends.extend(accumulate(map(len, texts), initial=len(data)))
-        data += b"".join(texts)
+        append_texts(texts, self.data, self.data_ends)
         self.emitted_at.extend(emitted_at)
         self.lines.extend(range(first_line, first_line + len(texts)))
         self.size += size
+
+
+def append_texts(pieces: Sequence[bytes | msgspec.Raw], texts: bytearray, ends: array) -> None:
+    """Append texts to back-to-back ``texts`` and their Arrow end offsets to ``ends`` (which ends at ``len(texts)``):
+    a buffer's `data` texts, a JSON column's values."""
+    ends.pop()  # (the end of the last text: ``accumulate`` starts from it again)
+    ends.extend(accumulate(map(len, pieces), initial=len(texts)))
+    texts += b"".join(pieces)
 
 
 class BufferPool:

@@ -21,9 +21,9 @@ import orjson
 
 from ..jsontext import dumps_bytes, loads_exact, loads_verbatim
 from ..messages import SURROGATE_ESCAPE, changes_of, data_text, exact_text, parse_line, without_lone_surrogates
-from .buffer import Layout, StreamBuffer
+from .buffer import Layout, StreamBuffer, append_texts
 from .exact_numbers import ExactNumbers
-from .rows import RowReader, append_texts, reader
+from .rows import RowReader, reader
 
 
 @contextmanager
@@ -215,11 +215,7 @@ def json_column(datas: list[dict], key: str, texts: bytearray, ends: array) -> N
             pieces = [dumps(d.get(key)) for d in chunk]
         except TypeError:  # beyond orjson: integers past 64 bits, nesting past 254 levels
             pieces = [dumps_bytes(d.get(key)) for d in chunk]
-        at = len(texts)
-        for piece in pieces:
-            at += len(piece)
-            ends.append(at)
-        texts += b"".join(pieces)
+        append_texts(pieces, texts, ends)
 
 
 _CHUNK = 512

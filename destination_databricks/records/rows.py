@@ -73,12 +73,3 @@ def reader(layout: Layout, texts: bytes | bytearray) -> RowReader | None:
     except pa.ArrowInvalid:
         return None
     return RowReader.for_layout(layout)
-
-
-def append_texts(raws: list[msgspec.Raw], texts: bytearray, ends: array) -> None:
-    """Append JSON texts to a JSON column's buffer, and their Arrow offsets to ``ends``."""
-    at = len(texts)
-    for raw in raws:
-        at += len(raw)
-        ends.append(at)
-    texts += b"".join(raws)
